@@ -1,0 +1,44 @@
+"""flipsim: what AI agents do to inference bills and latency, simulated.
+
+`load_scenario(path)` reads and validates a scenario; `simulate(scenario)` runs
+it and returns columnar records; `summarize(run)` turns them into the bill,
+latency percentiles and compute multipliers.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from collections.abc import Callable  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from simulator.errors import ScenarioError, SimulatorError  # noqa: E402
+from simulator.scenario import Scenario, load_scenario  # noqa: E402
+
+if TYPE_CHECKING:
+    from simulator.engine import RunResult
+    from simulator.workload.arrivals import Arrivals
+
+
+def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None,
+             arrivals: Arrivals | None = None) -> RunResult:
+    """Run a validated scenario; per-task dollar caps priced from the scenario."""
+    from simulator.economics.pricing import make_call_cost
+    from simulator.engine import simulate as run_engine
+
+    needs_prices = any(t.caps.max_usd is not None
+                       for t in scenario.task_types.values())
+    call_cost = make_call_cost(scenario) if needs_prices else None
+    return run_engine(scenario, call_cost=call_cost, progress=progress,
+                      arrivals=arrivals)
+
+
+def summarize(run: RunResult) -> dict:
+    """Headline figures of a run as JSON-ready data (summary.json)."""
+    from simulator.economics.summary import summarize as build
+
+    return build(run, __version__)
+
+
+__all__ = ["ScenarioError", "SimulatorError", "__version__", "load_scenario",
+           "simulate", "summarize"]

@@ -1,0 +1,80 @@
+"""A model behind a pay-per-token API, as the engine sees it.
+
+A call takes time to first token plus output tokens (visible and reasoning)
+times time per output token, both drawn per call from the backend's own
+streams. The API has no queue of its own; its requests- and tokens-per-minute
+limits are fixed one-minute windows, and a call that does not fit the current
+window is admitted at the start of the first later window with room.
+Limitations: capacity is unlimited below the rate limits (no provider-side
+queueing); a rate-limited call waits instead of being answered 429 and
+retried; tokens count against the limit when the call is admitted.
+"""
+
+from __future__ import annotations
+
+from simulator.rng import Streams
+from simulator.scenario.schema import ApiBackend, Model
+from simulator.workload.sampling import make_sampler
+
+WINDOW_S = 60.0
+
+
+class MinuteWindows:
+    """Requests and tokens admitted per fixed one-minute window."""
+
+    def __init__(self, requests_per_min: int | None, tokens_per_min: int | None):
+        if requests_per_min is not None and requests_per_min < 1:
+            raise ValueError(f"requests_per_min must be >= 1, got {requests_per_min}")
+        if tokens_per_min is not None and tokens_per_min < 1:
+            raise ValueError(f"tokens_per_min must be >= 1, got {tokens_per_min}")
+        self.requests_per_min = requests_per_min
+        self.tokens_per_min = tokens_per_min
+        self._requests: dict[int, int] = {}
+        self._tokens: dict[int, int] = {}
+        self._oldest = 0
+
+    def admit_at(self, now: float, tokens: int) -> float | None:
+        """Reserve room for one call; its admission instant, or None if never."""
+        if self.tokens_per_min is not None and tokens > self.tokens_per_min:
+            return None
+        window = int(now // WINDOW_S)
+        self._forget_before(window)
+        while not self._fits(window, tokens):
+            window += 1
+        self._requests[window] = self._requests.get(window, 0) + 1
+        self._tokens[window] = self._tokens.get(window, 0) + tokens
+        return max(now, window * WINDOW_S)
+
+    def _fits(self, window: int, tokens: int) -> bool:
+        if (self.requests_per_min is not None
+                and self._requests.get(window, 0) >= self.requests_per_min):
+            return False
+        return (self.tokens_per_min is None
+                or self._tokens.get(window, 0) + tokens <= self.tokens_per_min)
+
+    def _forget_before(self, window: int) -> None:
+        if not self._requests:
+            self._oldest = window
+        while self._oldest < window:
+            self._requests.pop(self._oldest, None)
+            self._tokens.pop(self._oldest, None)
+            self._oldest += 1
+
+
+class ApiServer:
+    """Runtime state of one API backend: latency samplers and rate limits."""
+
+    def __init__(self, name: str, spec: ApiBackend, model: Model,
+                 streams: Streams) -> None:
+        self.name = name
+        self.context_window_tokens = model.context_window_tokens
+        self.tokenizer_factor = model.tokenizer_factor
+        self.ttft_s = make_sampler(spec.ttft_s, streams.generator(
+            f"backends/{name}/ttft"))
+        self.time_per_output_token_s = make_sampler(
+            spec.time_per_output_token_s,
+            streams.generator(f"backends/{name}/time_per_output_token"),
+        )
+        self.limits: MinuteWindows | None = None
+        if spec.requests_per_min is not None or spec.tokens_per_min is not None:
+            self.limits = MinuteWindows(spec.requests_per_min, spec.tokens_per_min)

@@ -1,0 +1,198 @@
+"""The `flipsim` command line: run, validate and schema.
+
+Exit codes: 0 success, 2 bad input (unreadable or invalid scenario, bad
+option); anything else is a bug. Problems are printed one per line on stderr,
+without a traceback, and nothing is written for a bad scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import functools
+from collections.abc import Callable
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+import simulator
+from simulator.economics.pricing import format_usd
+from simulator.errors import SimulatorError
+from simulator.scenario import dump_resolved, load_scenario
+from simulator.scenario.schema import Scenario
+
+EXIT_BAD_INPUT = 2
+PROGRESS_AFTER_S = 2.0
+
+def _bad_input_exits_2(command: Callable) -> Callable:
+    """Turn a SimulatorError into its lines on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return command(*args, **kwargs)
+        except SimulatorError as exc:
+            for line in str(exc).splitlines():
+                err.print(line, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Simulate what AI agents do to inference bills and latency.")
+out = Console()
+err = Console(stderr=True)
+
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override a scenario field: dotted.path=value (repeatable).")]
+SeedOption = Annotated[int | None, typer.Option(
+    "--seed", min=0, help="Seed for every random stream (overrides the scenario).")]
+LogOption = Annotated[str, typer.Option(
+    "--log-level", help="debug, info, warning or error.")]
+
+
+@app.command()
+@_bad_input_exits_2
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Report folder (default reports/<scenario name>).")] = None,
+    seed: SeedOption = None,
+    overrides: SetOption = None,
+    log_level: LogOption = "warning",
+) -> None:
+    """Run a scenario; print a summary and write the report folder."""
+    _configure_logging(log_level)
+    scenario = load_scenario(scenario_file, overrides or [], seed)
+    with _LazyProgress(scenario.name) as progress:
+        result = simulator.simulate(scenario, progress=progress.update)
+    summary = simulator.summarize(result)
+
+    from simulator.report import write_report
+
+    folder = out_dir or Path("reports") / scenario.name
+    write_report(result, summary, folder,
+                 dump_resolved(scenario, simulator.__version__))
+    _print_summary(summary)
+    out.print(f"report: {folder}/report.html (simulated in {result.wall_s:.1f} s)")
+
+
+@app.command()
+@_bad_input_exits_2
+def validate(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    overrides: SetOption = None,
+) -> None:
+    """Check a scenario and report every problem at once."""
+    scenario = load_scenario(scenario_file, overrides or [])
+    out.print(f"{scenario_file}: valid scenario {scenario.name!r} "
+              f"({len(scenario.task_types)} task types, "
+              f"{len(scenario.backends)} backends)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editor completion)."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2)
+                     + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        app(args=argv, prog_name="flipsim")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title=f"{summary['scenario']['name']}: "
+                  f"{summary['billing_month']['label']}")
+    for heading in ("task type", "tasks", "done / failed / in flight",
+                    "LLM calls per task", "tokens per task", "compute multiplier",
+                    "cost per task", "monthly spend", "p50 / p95 latency (s)"):
+        table.add_column(heading, justify="right" if heading != "task type" else "left")
+    for name, entry in summary["task_types"].items():
+        latency = entry["latency_s"]
+        table.add_row(
+            name, str(entry["arrived"]),
+            f"{entry['completed']} / {entry['failed']} / {entry['in_flight']}",
+            _num(entry["llm_calls_per_task"], 1),
+            _num(entry["tokens_per_completed_task"], 0),
+            "-" if entry["compute_multiplier"] is None
+            else f"x{entry['compute_multiplier']:.1f}",
+            _usd(entry["cost_per_completed_task_usd"]),
+            _usd(entry["monthly_spend_usd"]),
+            f"{_pct(latency['p50'])} / {_pct(latency['p95'])}",
+        )
+    out.print(table)
+    bill = summary["monthly_bill"]
+    out.print(f"monthly bill: {format_usd(_decimal(bill['total_usd']))} "
+              f"({summary['billing_month']['label']})")
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else format_usd(_decimal(value))
+
+
+def _pct(entry: dict) -> str:
+    if entry["value"] is None:
+        return "-"
+    return f"{entry['value']:.1f}" + ("*" if entry["too_few_samples"] else "")
+
+
+def _decimal(value: float):
+    from decimal import Decimal
+
+    return Decimal(repr(value))
+
+
+def _configure_logging(level: str) -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise SimulatorError(f"--log-level: found {level!r}; allowed: debug, info, "
+                             "warning, error")
+    logging.basicConfig(level=numeric, format="%(levelname)s %(name)s: %(message)s")
+
+
+class _LazyProgress:
+    """A progress bar that appears only once a run has taken a couple of seconds."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task = None
+
+    def update(self, fraction: float) -> None:
+        """Called by the engine with the simulated fraction done."""
+        if self.bar is None:
+            if time.perf_counter() - self.started < PROGRESS_AFTER_S:
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.percentage:>3.0f}%"),
+                                TimeRemainingColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(f"simulating {self.label}", total=1.0)
+        self.bar.update(self.task, completed=fraction)
+
+    def __enter__(self) -> _LazyProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,1 @@
+"""Prices, bills and monthly projections; knows nothing of SimPy."""

@@ -1,0 +1,105 @@
+"""Turn token counts into USD, exactly.
+
+Prices are USD per 1M tokens, as vendors publish them. Inside, each price is a
+whole number of pico-dollars (1e-12 USD) per token, which every price with at
+most six decimals per 1M tokens is, so costs are integers and sums are exact.
+Cached input tokens are part of input tokens and are billed at the cached rate
+instead of the input rate; output tokens include reasoning tokens.
+Limitations: no cache-write surcharge, batch discount, priority multiplier or
+long-context tier; a call that fails before it runs costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from simulator.scenario.prices import TOKENS_PER_MTOK, TokenPrices
+from simulator.scenario.schema import Scenario
+
+PICO_PER_USD = 10**12
+PICO_PER_TOKEN_PER_USD_PER_MTOK = PICO_PER_USD // TOKENS_PER_MTOK
+TOKEN_CLASSES = ("input", "cached_input", "output")
+
+
+@dataclass(frozen=True)
+class TokenRates:
+    """One backend's prices in pico-USD per token."""
+
+    input: int
+    cached_input: int
+    output: int
+
+    @classmethod
+    def from_prices(cls, prices: TokenPrices) -> TokenRates:
+        """Exact conversion from USD per 1M tokens."""
+        return cls(_pico(prices.input_usd_per_mtok), _pico(prices.cached_rate()),
+                   _pico(prices.output_usd_per_mtok))
+
+    def call_pusd(self, tokens_in: int, tokens_cached: int, tokens_out: int) -> int:
+        """Cost of one call in pico-USD."""
+        return ((tokens_in - tokens_cached) * self.input
+                + tokens_cached * self.cached_input + tokens_out * self.output)
+
+
+def backend_rates(scenario: Scenario) -> list[TokenRates]:
+    """Rates of every backend, in the scenario's order."""
+    return [TokenRates.from_prices(b.prices) for b in scenario.backends.values()]
+
+
+def make_call_cost(scenario: Scenario):
+    """A function (backend index, in, cached, out) -> pico-USD for the engine."""
+    rates = backend_rates(scenario)
+    return lambda backend, tokens_in, cached, out: rates[backend].call_pusd(
+        tokens_in, cached, out)
+
+
+def call_cost_usd(prices: TokenPrices, tokens_in: int, tokens_cached: int,
+                  tokens_out: int) -> Decimal:
+    """Exact cost of one call in USD."""
+    rates = TokenRates.from_prices(prices)
+    return to_usd(rates.call_pusd(tokens_in, tokens_cached, tokens_out))
+
+
+def call_costs_pusd(calls: dict[str, np.ndarray], rates: list[TokenRates]
+                    ) -> np.ndarray:
+    """Cost of every recorded call in pico-USD; failed calls cost 0."""
+    backend = calls["backend"].astype(np.intp)
+    table = np.array([[r.input, r.cached_input, r.output] for r in rates],
+                     dtype=np.int64).reshape(-1, 3)
+    fresh = calls["tokens_in"] - calls["tokens_cached"]
+    cost = (fresh * table[backend, 0] + calls["tokens_cached"] * table[backend, 1]
+            + calls["tokens_out"] * table[backend, 2])
+    return np.where(calls["status"] == 0, cost, 0)
+
+
+def to_usd(pusd: int | np.integer) -> Decimal:
+    """Pico-USD as exact Decimal USD."""
+    return Decimal(int(pusd)) / PICO_PER_USD
+
+
+def format_usd(amount: Decimal | float) -> str:
+    """Money for people: cents from one cent up, significant digits below.
+
+    A cost below a cent is never shown as $0.00: 0.000105 shows as $0.000105.
+    """
+    amount = Decimal(str(amount)) if isinstance(amount, float) else amount
+    if amount == 0:
+        return "$0.00"
+    sign = "-" if amount < 0 else ""
+    magnitude = abs(amount)
+    if magnitude >= Decimal("0.01"):
+        return f"{sign}${magnitude.quantize(Decimal('0.01')):,}"
+    shown = f"{magnitude:.3g}" if magnitude >= Decimal("1e-6") else f"{magnitude:.2e}"
+    shown = f"{Decimal(shown):f}" if "e" not in shown else shown
+    return f"{sign}${shown}"
+
+
+def _pico(usd_per_mtok: Decimal) -> int:
+    value = usd_per_mtok * PICO_PER_TOKEN_PER_USD_PER_MTOK
+    if value != value.to_integral_value():
+        raise ValueError(f"price {usd_per_mtok} USD per 1M tokens has more than six "
+                         "decimals")
+    return int(value)

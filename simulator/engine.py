@@ -1,0 +1,343 @@
+"""The SimPy model: one process per task, driving its plan through backends.
+
+simulate() draws the arrivals, starts a task process at each arrival instant,
+and runs until the horizon. A task process walks its plan: each LLM call goes
+to the backend the route table names; each tool call waits for a free slot of
+its tool service (first come, first served), then takes its drawn latency.
+Results are columnar records; the engine knows no prices. A per-task dollar
+cap is enforced through a cost function the caller supplies.
+
+Ties: events at the same instant run first-in first-out (SimPy's event
+counter); processes start in arrival order, so a seed fixes every result.
+Limitations: a task stops at the first failure (context overflow, a call
+larger than the tokens-per-minute limit, a tool that keeps failing, a cap);
+calls and tool calls still running at the horizon are not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from simulator.backends.api import ApiServer
+from simulator.rng import Streams
+from simulator.routing import route_table
+from simulator.scenario.schema import Scenario
+from simulator.workload.arrivals import Arrivals, draw_arrivals
+from simulator.workload.plans import Plan, build_planners
+
+logger = logging.getLogger(__name__)
+
+COMPLETED, FAILED, IN_FLIGHT = 0, 1, 2
+TASK_STATUSES = ("completed", "failed", "in_flight")
+CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM = 0, 1, 2
+CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min")
+FAIL_REASONS = ("", "context_window", "over_tokens_per_min", "tool_failed",
+                "cap_llm_calls", "cap_tokens", "cap_usd")
+(NO_REASON, REASON_CONTEXT, REASON_TPM, REASON_TOOL, REASON_CAP_CALLS,
+ REASON_CAP_TOKENS, REASON_CAP_USD) = range(len(FAIL_REASONS))
+_CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM}
+PROGRESS_CHUNKS = 100
+
+CallCost = Callable[[int, int, int, int], int]
+"""(backend index, tokens in, tokens cached, tokens out) -> pico-USD."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced: columnar records plus the names they index.
+
+    `tool_demand_s` sums the latency of every tool attempt requested (served
+    or still queued); `backend_requests` counts every LLM call requested.
+    """
+
+    scenario: Scenario
+    horizon_s: float
+    expected_arrivals: float
+    tasks: dict[str, np.ndarray]
+    calls: dict[str, np.ndarray]
+    tool_calls: dict[str, np.ndarray]
+    task_type_names: list[str]
+    backend_names: list[str]
+    tool_names: list[str]
+    tool_demand_s: list[float]
+    backend_requests: list[int]
+    wall_s: float
+
+
+class _Records:
+    """Growing columns; turned into numpy arrays once, at the end."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = {name: [] for name in columns}
+
+    def arrays(self, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
+        return {name: np.asarray(values, dtype=dtypes.get(name, "int64"))
+                for name, values in self.columns.items()}
+
+
+CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
+                "requested_at", "started_at", "first_token_at", "finished_at",
+                "tokens_in", "tokens_cached", "tokens_out", "tokens_reasoning",
+                "status")
+CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
+               "backend": "int16", "status": "int8", "requested_at": "float64",
+               "started_at": "float64", "first_token_at": "float64",
+               "finished_at": "float64"}
+TOOL_COLUMNS = ("task_id", "tool", "requested_at", "started_at", "finished_at", "ok")
+TOOL_DTYPES = {"tool": "int16", "requested_at": "float64", "started_at": "float64",
+               "finished_at": "float64", "ok": "bool"}
+
+
+class _Model:
+    """State shared by the task processes of one run."""
+
+    def __init__(self, scenario: Scenario, streams: Streams,
+                 call_cost: CallCost | None) -> None:
+        self.env = simpy.Environment()
+        self.scenario = scenario
+        self.call_cost = call_cost
+        self.routes = route_table(scenario)
+        self.backends = [ApiServer(name, spec, scenario.models[spec.model], streams)
+                         for name, spec in scenario.backends.items()]
+        self.tool_slots = [simpy.Resource(self.env, tool.concurrency)
+                           if tool.concurrency is not None else None
+                           for tool in scenario.tools.values()]
+        self.caps = [(t.caps.max_tokens or math.inf,
+                      int(t.caps.max_usd * 10**12) if t.caps.max_usd else math.inf)
+                     for t in scenario.task_types.values()]
+        self.calls = _Records(CALL_COLUMNS)
+        self.tool_calls = _Records(TOOL_COLUMNS)
+        self.tool_demand_s = [0.0] * len(self.tool_slots)
+        self.backend_requests = [0] * len(self.backends)
+        self.debug = logger.isEnabledFor(logging.DEBUG)
+
+    def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
+        """Allocate task columns and schedule the arrival process."""
+        count = len(arrivals)
+        self.task_type = arrivals.task_type
+        self.arrived_at = arrivals.arrived_at
+        self.status = [IN_FLIGHT] * count
+        self.reason = [0] * count
+        self.finished_at = [math.nan] * count
+        self.num_calls = [0] * count
+        self.tokens_in = [0] * count
+        self.tokens_cached = [0] * count
+        self.tokens_out = [0] * count
+        self.num_tool_calls = [0] * count
+        self.num_corrections = [0] * count
+        self.started = 0
+        self.env.process(self.arrive(arrivals, planners))
+
+    def arrive(self, arrivals: Arrivals, planners: list):
+        """Start each task's process at its arrival instant, in order."""
+        env = self.env
+        types = arrivals.task_type.tolist()
+        for task_id, arrived_at in enumerate(arrivals.arrived_at.tolist()):
+            if arrived_at > env.now:
+                yield env.timeout(arrived_at - env.now)
+            plan = planners[types[task_id]].draw()
+            self.num_corrections[task_id] = plan.num_corrections
+            self.started = task_id + 1
+            env.process(self.run_task(task_id, types[task_id], plan))
+
+    def run_task(self, task_id: int, type_index: int, plan: Plan):
+        """Carry out one task's plan; record how it ended."""
+        env = self.env
+        routes = self.routes[type_index]
+        max_tokens, max_pusd = self.caps[type_index]
+        spent_tokens = spent_pusd = 0
+        for action in plan.actions:
+            if action.llm:
+                backend_index = routes[action.kind]
+                outcome = yield from self.serve_call(task_id, type_index, action,
+                                                     backend_index)
+                if outcome is not None:
+                    return self.finish(task_id, FAILED, _CALL_FAIL_REASON[outcome])
+                spent_tokens += action.tokens_in + action.tokens_out
+                if self.call_cost is not None:
+                    spent_pusd += self.call_cost(backend_index, action.tokens_in,
+                                                 action.tokens_cached,
+                                                 action.tokens_out)
+                if spent_tokens >= max_tokens:
+                    return self.finish(task_id, FAILED, REASON_CAP_TOKENS)
+                if spent_pusd >= max_pusd:
+                    return self.finish(task_id, FAILED, REASON_CAP_USD)
+            if action.tool >= 0:
+                yield from self.use_tool(task_id, action)
+                if not action.tool_ok:
+                    return self.finish(task_id, FAILED, REASON_TOOL)
+        if plan.capped:
+            return self.finish(task_id, FAILED, REASON_CAP_CALLS)
+        return self.finish(task_id, COMPLETED, NO_REASON)
+
+    def serve_call(self, task_id: int, type_index: int, action, backend_index: int):
+        """One LLM call; None when it succeeded, else the task's fail reason."""
+        env = self.env
+        backend = self.backends[backend_index]
+        tokens_in, cached, out = action.tokens_in, action.tokens_cached, action.tokens_out
+        reasoning = action.tokens_reasoning
+        if backend.tokenizer_factor != 1.0:
+            tokens_in, cached, out, reasoning = (
+                int(n * backend.tokenizer_factor + 0.5)
+                for n in (tokens_in, cached, out, reasoning))
+        requested_at = env.now
+        self.backend_requests[backend_index] += 1
+        status = CALL_OK
+        if tokens_in > backend.context_window_tokens:
+            status = CALL_CONTEXT_OVERFLOW
+        elif backend.limits is not None:
+            admitted_at = backend.limits.admit_at(requested_at, tokens_in + out)
+            if admitted_at is None:
+                status = CALL_OVER_TPM
+            elif admitted_at > requested_at:
+                yield env.timeout(admitted_at - requested_at)
+        if status != CALL_OK:
+            self.record_call(task_id, type_index, action, backend_index, requested_at,
+                             requested_at, requested_at, tokens_in, cached, out,
+                             reasoning, status)
+            return status
+
+        started_at = env.now
+        ttft = backend.ttft_s()
+        yield env.timeout(ttft + out * backend.time_per_output_token_s())
+        self.record_call(task_id, type_index, action, backend_index, requested_at,
+                         started_at, started_at + ttft, tokens_in, cached, out,
+                         reasoning, CALL_OK)
+        self.num_calls[task_id] += 1
+        self.tokens_in[task_id] += tokens_in
+        self.tokens_cached[task_id] += cached
+        self.tokens_out[task_id] += out
+        return None
+
+    def record_call(self, task_id, type_index, action, backend_index, requested_at,
+                    started_at, first_token_at, tokens_in, cached, out, reasoning,
+                    status) -> None:
+        """Append one call to the call columns."""
+        c = self.calls.columns
+        c["task_id"].append(task_id)
+        c["task_type"].append(type_index)
+        c["step_index"].append(action.step_index)
+        c["kind"].append(action.kind)
+        c["backend"].append(backend_index)
+        c["requested_at"].append(requested_at)
+        c["started_at"].append(started_at)
+        c["first_token_at"].append(first_token_at)
+        c["finished_at"].append(self.env.now)
+        c["tokens_in"].append(tokens_in)
+        c["tokens_cached"].append(cached)
+        c["tokens_out"].append(out)
+        c["tokens_reasoning"].append(reasoning)
+        c["status"].append(status)
+        if self.debug:
+            logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
+                         self.env.now, task_id, self.backends[backend_index].name,
+                         tokens_in, out, status)
+
+    def use_tool(self, task_id: int, action):
+        """Every attempt of one tool call, each waiting for a free slot."""
+        env = self.env
+        slots = self.tool_slots[action.tool]
+        last = len(action.tool_latencies_s) - 1
+        c = self.tool_calls.columns
+        for attempt, latency in enumerate(action.tool_latencies_s):
+            requested_at = env.now
+            self.tool_demand_s[action.tool] += latency
+            if slots is None:
+                yield env.timeout(latency)
+                started_at = requested_at
+            else:
+                with slots.request() as slot:
+                    yield slot
+                    started_at = env.now
+                    yield env.timeout(latency)
+            c["task_id"].append(task_id)
+            c["tool"].append(action.tool)
+            c["requested_at"].append(requested_at)
+            c["started_at"].append(started_at)
+            c["finished_at"].append(env.now)
+            c["ok"].append(attempt == last and action.tool_ok)
+            self.num_tool_calls[task_id] += 1
+
+    def finish(self, task_id: int, status: int, reason: int) -> None:
+        """Record a task's end."""
+        self.status[task_id] = status
+        self.reason[task_id] = reason
+        self.finished_at[task_id] = self.env.now
+        if self.debug:
+            logger.debug("t=%.3fs task=%d %s %s", self.env.now, task_id,
+                         TASK_STATUSES[status], FAIL_REASONS[reason])
+
+    def task_arrays(self) -> dict[str, np.ndarray]:
+        """Columns of every task that arrived before the horizon."""
+        count = self.started
+        return {
+            "task_id": np.arange(count, dtype=np.int64),
+            "task_type": self.task_type[:count].astype(np.int16),
+            "arrived_at": self.arrived_at[:count].astype(np.float64),
+            "finished_at": np.asarray(self.finished_at[:count], dtype=np.float64),
+            "status": np.asarray(self.status[:count], dtype=np.int8),
+            "reason": np.asarray(self.reason[:count], dtype=np.int8),
+            "num_llm_calls": np.asarray(self.num_calls[:count], dtype=np.int64),
+            "tokens_in": np.asarray(self.tokens_in[:count], dtype=np.int64),
+            "tokens_cached": np.asarray(self.tokens_cached[:count], dtype=np.int64),
+            "tokens_out": np.asarray(self.tokens_out[:count], dtype=np.int64),
+            "num_tool_calls": np.asarray(self.num_tool_calls[:count], dtype=np.int64),
+            "num_corrections": np.asarray(self.num_corrections[:count],
+                                          dtype=np.int64),
+        }
+
+
+def simulate(scenario: Scenario, call_cost: CallCost | None = None,
+             progress: Callable[[float], None] | None = None,
+             arrivals: Arrivals | None = None) -> RunResult:
+    """Run a validated scenario to its horizon and return its records.
+
+    Args:
+        scenario: a validated scenario; the engine trusts it.
+        call_cost: prices one call in pico-USD; needed only for `max_usd` caps.
+        progress: called with the simulated fraction done, up to 100 times.
+        arrivals: given arrivals instead of drawing them from the scenario.
+    """
+    wall_started = time.perf_counter()
+    streams = Streams(scenario.seed)
+    model = _Model(scenario, streams, call_cost)
+    if arrivals is None:
+        arrivals = draw_arrivals(scenario, streams)
+    model.start_tasks(arrivals, build_planners(scenario, streams))
+    logger.info("start scenario=%s seed=%d horizon=%.0fs tasks=%d", scenario.name,
+                scenario.seed, scenario.horizon_s, len(arrivals))
+
+    horizon = scenario.horizon_s
+    if progress is None:
+        model.env.run(until=horizon)
+    else:
+        for chunk in range(1, PROGRESS_CHUNKS + 1):
+            model.env.run(until=horizon * chunk / PROGRESS_CHUNKS)
+            progress(chunk / PROGRESS_CHUNKS)
+    wall_s = time.perf_counter() - wall_started
+
+    result = RunResult(
+        scenario=scenario,
+        horizon_s=horizon,
+        expected_arrivals=arrivals.expected_count,
+        tasks=model.task_arrays(),
+        calls=model.calls.arrays(CALL_DTYPES),
+        tool_calls=model.tool_calls.arrays(TOOL_DTYPES),
+        task_type_names=list(scenario.task_types),
+        backend_names=list(scenario.backends),
+        tool_names=list(scenario.tools),
+        tool_demand_s=model.tool_demand_s,
+        backend_requests=model.backend_requests,
+        wall_s=wall_s,
+    )
+    logger.info("end tasks=%d calls=%d simulated=%.0fs wall=%.2fs",
+                len(result.tasks["task_id"]), len(result.calls["task_id"]),
+                horizon, wall_s)
+    return result

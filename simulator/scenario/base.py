@@ -1,0 +1,152 @@
+"""Shared base model and the named distributions used across the schema.
+
+Every distribution draws non-negative values (token counts, seconds), so
+bounds are checked here once. A bare number where a distribution is expected
+means a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+Z_90 = 1.2815515655446004  # standard normal quantile at 0.90
+
+
+class StrictModel(BaseModel):
+    """Base of every scenario model: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Constant(StrictModel):
+    """Always the same value."""
+
+    dist: Literal["constant"]
+    value: float = Field(ge=0, description="The value; >= 0, in the field's unit.")
+
+    def mean(self) -> float:
+        """Expected value."""
+        return self.value
+
+
+class Uniform(StrictModel):
+    """Uniform between `low` and `high`."""
+
+    dist: Literal["uniform"]
+    low: float = Field(ge=0, description="Lower bound; >= 0, in the field's unit.")
+    high: float = Field(ge=0, description="Upper bound; >= low, in the field's unit.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def mean(self) -> float:
+        """Expected value."""
+        return (self.low + self.high) / 2
+
+
+class Exponential(StrictModel):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"]
+    mean_value: float = Field(
+        gt=0, alias="mean", description="Mean; > 0, in the field's unit."
+    )
+
+    def mean(self) -> float:
+        """Expected value."""
+        return self.mean_value
+
+
+class Lognormal(StrictModel):
+    """Log-normal, given by `median` and `p90`, or by `mean` and `sigma`."""
+
+    dist: Literal["lognormal"]
+    median: float | None = Field(None, gt=0, description="Median; > 0.")
+    p90: float | None = Field(None, gt=0, description="90th percentile; > median.")
+    mean_value: float | None = Field(
+        None, gt=0, alias="mean", description="Mean; > 0 (with sigma)."
+    )
+    sigma: float | None = Field(
+        None, gt=0, le=10, description="Sigma of the underlying normal; (0, 10]."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Lognormal:
+        by_quantiles = self.median is not None and self.p90 is not None
+        by_moments = self.mean_value is not None and self.sigma is not None
+        mixed = (self.median is not None or self.p90 is not None) and (
+            self.mean_value is not None or self.sigma is not None
+        )
+        if mixed or by_quantiles == by_moments:
+            raise ValueError("give either median and p90, or mean and sigma")
+        if by_quantiles and self.p90 <= self.median:
+            raise ValueError(f"p90 ({self.p90}) must be > median ({self.median})")
+        return self
+
+    def mu_sigma(self) -> tuple[float, float]:
+        """Parameters (mu, sigma) of the underlying normal."""
+        if self.median is not None:
+            return math.log(self.median), math.log(self.p90 / self.median) / Z_90
+        return math.log(self.mean_value) - self.sigma**2 / 2, self.sigma
+
+    def mean(self) -> float:
+        """Expected value."""
+        mu, sigma = self.mu_sigma()
+        return math.exp(mu + sigma**2 / 2)
+
+
+class Empirical(StrictModel):
+    """One of the listed values, with optional weights."""
+
+    dist: Literal["empirical"]
+    values: list[float] = Field(
+        min_length=1, description="Observed values; each >= 0."
+    )
+    weights: list[float] | None = Field(
+        None, description="Relative weights, one per value; each >= 0, sum > 0."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Empirical:
+        if any(v < 0 or not math.isfinite(v) for v in self.values):
+            raise ValueError("every value must be finite and >= 0")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries, values "
+                    f"{len(self.values)}; they must match"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 with a sum > 0")
+        return self
+
+    def mean(self) -> float:
+        """Expected value."""
+        weights = self.weights or [1.0] * len(self.values)
+        return sum(v * w for v, w in zip(self.values, weights)) / sum(weights)
+
+
+def _number_is_constant(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+Dist = Annotated[
+    Constant | Uniform | Exponential | Lognormal | Empirical,
+    Field(discriminator="dist"),
+    BeforeValidator(_number_is_constant),
+]
+"""A distribution: a number (constant) or a mapping with `dist:` naming its kind."""

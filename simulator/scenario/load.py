@@ -1,0 +1,151 @@
+"""Load a scenario file, apply command-line overrides, and explain every problem.
+
+All problems of a file are reported at once, one line each: the field path,
+the value found and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from simulator.errors import ScenarioError
+from simulator.scenario.schema import Scenario
+from simulator.scenario.yamlio import parse_scalar, read_yaml
+
+_TAGS = {"step", "loop", "constant", "uniform", "exponential", "lognormal",
+         "empirical", "api", "poisson", "population"}
+_CONTAINERS = {"models", "backends", "tools", "task_types", "by_step_kind"}
+
+
+def load_scenario(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+    seed: int | None = None,
+) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Args:
+        path: the YAML file.
+        overrides: `dotted.path=value` strings, values parsed as YAML.
+        seed: replaces the scenario's seed when given.
+
+    Raises:
+        ScenarioError: the file cannot be read or is not a valid scenario.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping of fields, found "
+                            f"{type(data).__name__}")
+    data = apply_overrides(data, overrides)
+    if seed is not None:
+        data["seed"] = seed
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a mapping into a Scenario, or raise one line per problem."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [f"{source}: {line}" for line in describe_errors(exc)]
+        ) from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
+                    ) -> dict[str, Any]:
+    """A copy of `data` with each `dotted.path=value` set."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise ScenarioError(f"--set {item!r}: expected path=value, e.g. "
+                                "seed=3 or arrivals.rate_per_s=0.5")
+        _set_path(data, path.strip().split("."), parse_scalar(text), item)
+    return data
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One readable line per validation error."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        path = _path(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        message = message.replace("Input should be", "must be")
+        value = error.get("input")
+        if error["type"] == "missing":
+            lines.append(f"{path}: missing; this field is required")
+        elif error["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown field{_suggestion(str(error['loc'][-1]))}; "
+                         "`flipsim schema` lists the fields allowed")
+        elif isinstance(value, (dict, list)) or error["type"] == "value_error":
+            lines.append(f"{path}: {message}")
+        else:
+            lines.append(f"{path}: found {value!r}; {message}")
+    return lines
+
+
+def dump_resolved(scenario: Scenario, version: str) -> str:
+    """The scenario as run, defaults filled in, as YAML text."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    header = (f"# Scenario as resolved by flipsim {version}: every default filled "
+              f"in, seed {scenario.seed}.\n")
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, _field_names(), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@functools.cache
+def _field_names() -> tuple[str, ...]:
+    definitions = Scenario.model_json_schema(by_alias=True).get("$defs", {})
+    names = set(Scenario.model_fields)
+    for definition in definitions.values():
+        names.update(definition.get("properties", {}))
+    return tuple(sorted(names))
+
+
+def _path(loc: tuple) -> str:
+    parts: list[str] = []
+    previous = None
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in _TAGS and previous not in _CONTAINERS:
+            pass
+        elif item.startswith(("function-", "tagged-union[")):
+            pass
+        else:
+            parts.append(("." if parts else "") + item)
+        previous = item
+    text = "".join(parts) or "(top level)"
+    return text.removesuffix(".value") if loc[-2:] == ("constant", "value") else text
+
+
+def _set_path(data: dict, keys: list[str], value: Any, item: str) -> None:
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ScenarioError(f"--set {item!r}: {key!r} is not an index of a "
+                                    f"list of {len(node)}")
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ScenarioError(f"--set {item!r}: {'.'.join(keys[:depth])} is a "
+                                "value, not a mapping")
+        if last:
+            node[key] = value
+        else:
+            if isinstance(node, dict) and key not in node:
+                node[key] = {}
+            node = node[key]

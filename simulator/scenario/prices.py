@@ -1,0 +1,92 @@
+"""Token prices as vendors publish them, held exactly as Decimal per 1M tokens.
+
+A price may be written per 1M tokens (`input_usd_per_mtok`), per 1K tokens
+(`input_usd_per_ktok`) or per token (`input_usd_per_token`); all three are
+turned into the per-1M form on load, exactly, so `3.00`, `0.003` and
+`0.000003` are the same price. Cached input tokens are a subset of input tokens
+and are billed at the cached rate instead of the input rate; reasoning tokens
+are output tokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from simulator.scenario.base import StrictModel
+
+TOKENS_PER_MTOK = 1_000_000
+_SCALE = {"_usd_per_mtok": Decimal(1), "_usd_per_ktok": Decimal(1000),
+          "_usd_per_token": Decimal(TOKENS_PER_MTOK)}
+_CLASSES = ("input", "cached_input", "output")
+
+
+class TokenPrices(StrictModel):
+    """Prices of one model behind a pay-per-token API, USD per 1M tokens."""
+
+    input_usd_per_mtok: Decimal = Field(
+        ge=0, description="Fresh input tokens, USD per 1M tokens; >= 0."
+    )
+    cached_input_usd_per_mtok: Decimal | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Input tokens read from the prompt cache (a subset of input tokens), "
+            "USD per 1M tokens; >= 0. Omitted: same as input (no discount)."
+        ),
+    )
+    output_usd_per_mtok: Decimal = Field(
+        ge=0,
+        description=(
+            "Output tokens, visible and reasoning alike, USD per 1M tokens; >= 0."
+        ),
+    )
+    as_of: dt.date | None = Field(None, description="Date the prices were read.")
+    source: str | None = Field(None, description="Where the prices come from.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _to_per_mtok(cls, data: Any) -> Any:
+        """Accept per-1K and per-token spellings; keep exactly one per class."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for token_class in _CLASSES:
+            given = [s for s in _SCALE if f"{token_class}{s}" in data]
+            if len(given) > 1:
+                names = ", ".join(f"{token_class}{s}" for s in given)
+                raise ValueError(f"{names}: give the {token_class} price once")
+            if given and given[0] != "_usd_per_mtok":
+                value = data.pop(f"{token_class}{given[0]}")
+                data[f"{token_class}_usd_per_mtok"] = _scaled(value, _SCALE[given[0]])
+        return data
+
+    @model_validator(mode="after")
+    def _whole_picodollars(self) -> TokenPrices:
+        for token_class in _CLASSES:
+            price = getattr(self, f"{token_class}_usd_per_mtok")
+            if price is not None and price * TOKENS_PER_MTOK % 1 != 0:
+                raise ValueError(
+                    f"{token_class}_usd_per_mtok: {price} has more than 6 decimal "
+                    "places (USD per 1M tokens); round it to at most 6"
+                )
+        return self
+
+    def cached_rate(self) -> Decimal:
+        """The cached-input price, defaulting to the input price."""
+        if self.cached_input_usd_per_mtok is None:
+            return self.input_usd_per_mtok
+        return self.cached_input_usd_per_mtok
+
+
+def _scaled(value: Any, factor: Decimal) -> Any:
+    """Scale a number exactly; leave anything else for the field to reject."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return value
+    try:
+        return Decimal(str(value)) * factor
+    except ArithmeticError:
+        return value

@@ -1,0 +1,271 @@
+"""The scenario: one YAML file that holds everything a run needs.
+
+Units are in the field names: seconds (`_s`), USD (`_usd`), USD per 1M tokens
+(`_usd_per_mtok`), fractions in [0, 1] (`_frac`). Cross-references (a route
+naming a backend, a step naming a tool) are checked here, so the engine can
+trust what it is given.
+Limitations: only `api` backends; arrival profiles are piecewise constant per
+hour of day and day of week.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from simulator.scenario.base import Dist, StrictModel
+from simulator.scenario.prices import TokenPrices
+from simulator.scenario.workflow import TaskType
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+HOURS_PER_AVERAGE_MONTH = 730.0  # 8,760 h / 12, as cloud price sheets use
+SHARE_TOLERANCE = 1e-6
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+            "sunday")
+
+
+class Model(StrictModel):
+    """A named model."""
+
+    tier: Literal["frontier", "mid", "small"] = Field(
+        description="Quality tier: frontier, mid or small."
+    )
+    context_window_tokens: int = Field(
+        gt=0, description="Most input tokens one call may send; tokens, > 0."
+    )
+    tokenizer_factor: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description=(
+            "Tokens this model counts per reference token (workflow token counts "
+            "are reference tokens); (0, 10]."
+        ),
+    )
+
+
+class ApiBackend(StrictModel):
+    """A model behind a pay-per-token API.
+
+    A call takes time to first token plus output tokens times time per output
+    token; both are drawn per call. Requests and tokens per minute are counted
+    in fixed one-minute windows; a call that does not fit waits for the next
+    window with room.
+    """
+
+    kind: Literal["api"] = Field(description="Backend kind; only `api` for now.")
+    model: str = Field(description="Name of an entry in `models`.")
+    prices: TokenPrices = Field(description="Token prices.")
+    ttft_s: Dist = Field(description="Time to first token; seconds, >= 0.")
+    time_per_output_token_s: Dist = Field(
+        description="Time per output token after the first; seconds, >= 0."
+    )
+    requests_per_min: int | None = Field(
+        None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
+    )
+    tokens_per_min: int | None = Field(
+        None,
+        ge=1,
+        description="Input + output tokens per minute allowed; >= 1, omitted: none.",
+    )
+
+
+class ToolService(StrictModel):
+    """A retriever, search API, sandbox or database the agents call."""
+
+    latency_s: Dist = Field(description="Time one call takes; seconds, >= 0.")
+    concurrency: int | None = Field(
+        None, ge=1, description="Calls served at once; >= 1, omitted: unlimited."
+    )
+    failure_prob: float = Field(
+        0.0, ge=0, lt=1, description="Chance one call fails; [0, 1)."
+    )
+    max_retries: int = Field(
+        2, ge=0, description="Retries after a failed call before the task fails."
+    )
+    usd_per_call: Decimal = Field(
+        Decimal(0), ge=0, description="Price of one call; USD, >= 0."
+    )
+
+
+class _Profiles(StrictModel):
+    daily_profile: list[float] | None = Field(
+        None,
+        description=(
+            "24 relative weights, hour 0 to 23 (normalised to mean 1); each >= 0."
+        ),
+    )
+    weekly_profile: list[float] | None = Field(
+        None,
+        description="7 relative weights, Monday to Sunday (mean 1); each >= 0.",
+    )
+
+    @field_validator("daily_profile", "weekly_profile")
+    @classmethod
+    def _weights(cls, value: list[float] | None, info) -> list[float] | None:
+        if value is None:
+            return value
+        size = 24 if info.field_name == "daily_profile" else 7
+        if len(value) != size:
+            raise ValueError(f"needs {size} weights, found {len(value)}")
+        if any(w < 0 or not math.isfinite(w) for w in value) or sum(value) <= 0:
+            raise ValueError("weights must be finite, >= 0, with a sum > 0")
+        return value
+
+
+class PoissonArrivals(_Profiles):
+    """Tasks arrive as a Poisson process shaped by daily and weekly profiles."""
+
+    kind: Literal["poisson"] = Field(description="Arrival process kind.")
+    rate_per_s: float | None = Field(
+        None, ge=0, description="Average arrival rate; tasks per second, >= 0."
+    )
+    tasks_per_day: float | None = Field(
+        None, ge=0, description="Average tasks per day (instead of rate_per_s)."
+    )
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> PoissonArrivals:
+        if (self.rate_per_s is None) == (self.tasks_per_day is None):
+            raise ValueError("give exactly one of rate_per_s and tasks_per_day")
+        return self
+
+    def mean_rate_per_s(self) -> float:
+        """Average arrival rate over a week."""
+        if self.rate_per_s is not None:
+            return self.rate_per_s
+        return self.tasks_per_day / 86_400
+
+
+class PopulationArrivals(_Profiles):
+    """A population of users, each starting tasks at a daily rate."""
+
+    kind: Literal["population"] = Field(description="Arrival process kind.")
+    num_users: int = Field(ge=0, description="Users; >= 0.")
+    tasks_per_user_per_day: float = Field(
+        ge=0, description="Tasks each user starts per day on average; >= 0."
+    )
+
+    def mean_rate_per_s(self) -> float:
+        """Average arrival rate over a week."""
+        return self.num_users * self.tasks_per_user_per_day / 86_400
+
+
+class Billing(StrictModel):
+    """The month a bill is projected to."""
+
+    month: str = Field(
+        "average",
+        description=(
+            "`average` (730 h, 8,760 h / 12 as cloud price sheets use) or a "
+            "calendar month `YYYY-MM`."
+        ),
+        pattern=r"^(average|\d{4}-(0[1-9]|1[0-2]))$",
+    )
+
+    def hours(self) -> float:
+        """Hours in the billing month."""
+        if self.month == "average":
+            return HOURS_PER_AVERAGE_MONTH
+        year, month = (int(part) for part in self.month.split("-"))
+        return calendar.monthrange(year, month)[1] * 24.0
+
+    def label(self) -> str:
+        """How the report names the month."""
+        if self.month == "average":
+            return "average month (730 h = 8,760 h / 12)"
+        return f"calendar month {self.month} ({self.hours():.0f} h)"
+
+
+class Scenario(StrictModel):
+    """Everything one run needs."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Names the report folder.")
+    description: str = Field("", description="What the scenario shows.")
+    seed: int = Field(0, ge=0, description="Seed of every random stream; >= 0.")
+    horizon_s: float = Field(
+        gt=0, le=400 * 86_400, description="Simulated time; seconds, (0, 400 days]."
+    )
+    start_weekday: Literal[WEEKDAYS] = Field(
+        "monday", description="Weekday at time 0 (midnight)."
+    )
+    percentile_method: Literal["nearest_rank", "linear"] = Field(
+        "nearest_rank", description="How percentiles are computed."
+    )
+    baseline_task_type: str | None = Field(
+        None,
+        description="Task type the compute multiplier divides by (the chat baseline).",
+    )
+    billing: Billing = Field(default_factory=Billing, description="Billing month.")
+    arrivals: PoissonArrivals | PopulationArrivals = Field(
+        discriminator="kind", description="How tasks arrive."
+    )
+    models: dict[str, Model] = Field(min_length=1, description="Models by name.")
+    backends: dict[str, ApiBackend] = Field(
+        min_length=1, description="Backends by name."
+    )
+    tools: dict[str, ToolService] = Field(
+        default_factory=dict, description="Tool services by name."
+    )
+    task_types: dict[str, TaskType] = Field(
+        min_length=1, description="Task types by name."
+    )
+
+    @field_validator("models", "backends", "tools", "task_types")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for name in value:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(
+                    f"name {name!r} must start with a letter or digit and use only "
+                    "letters, digits, '_', '.', '-'"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems = []
+        for name, backend in self.backends.items():
+            if backend.model not in self.models:
+                problems.append(_missing(f"backends.{name}.model", backend.model,
+                                         self.models))
+        for name, task_type in self.task_types.items():
+            problems += _route_problems(name, task_type, self.backends)
+            for step in task_type.steps():
+                if step.tool is not None and step.tool not in self.tools:
+                    problems.append(_missing(f"task_types.{name}.workflow tool",
+                                             step.tool, self.tools))
+        total = sum(t.share for t in self.task_types.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            problems.append(f"task_types.*.share: found shares summing to {total:g}; "
+                            "they must sum to 1")
+        if (self.baseline_task_type is not None
+                and self.baseline_task_type not in self.task_types):
+            problems.append(_missing("baseline_task_type", self.baseline_task_type,
+                                     self.task_types))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _route_problems(name: str, task_type: TaskType, backends: dict) -> list[str]:
+    found = []
+    route = task_type.route
+    if route.default not in backends:
+        found.append(_missing(f"task_types.{name}.route.default", route.default,
+                              backends))
+    for kind, backend in route.by_step_kind.items():
+        if backend not in backends:
+            found.append(_missing(f"task_types.{name}.route.by_step_kind."
+                                  f"{kind.value}", backend, backends))
+    return found
+
+
+def _missing(path: str, value: str, allowed: dict) -> str:
+    names = ", ".join(sorted(allowed)) or "none defined"
+    return f"{path}: found {value!r}, which is not defined; allowed: {names}"

@@ -1,0 +1,205 @@
+"""Task types and the workflows their agents run.
+
+A workflow is a list of nodes; a node is a step or a loop of nodes. Each step
+appends tokens to the task's context, so later calls re-send more: an LLM call
+sends the system prompt plus everything earlier steps appended plus the step's
+own new input. Token counts are per step and are drawn from distributions.
+Limitations: a step's LLM call and tool call run in sequence, never in
+parallel; reasoning tokens are not appended to the context (providers drop
+them between turns).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from simulator.scenario.base import Dist, StrictModel
+
+
+class StepKind(str, Enum):
+    """What a step does; `retrieve` calls a tool only, every other kind an LLM."""
+
+    PLAN = "plan"
+    RETRIEVE = "retrieve"
+    TOOL = "tool"
+    ACT = "act"
+    REFLECT = "reflect"
+    ANSWER = "answer"
+
+
+STEP_KINDS: tuple[str, ...] = tuple(kind.value for kind in StepKind)
+
+
+class Step(StrictModel):
+    """One agent step: an LLM call, a tool call, or an LLM call then a tool call."""
+
+    kind: StepKind = Field(description="plan, retrieve, tool, act, reflect or answer.")
+    name: str | None = Field(None, description="Label shown in tables.")
+    probability: float = Field(
+        1.0, ge=0, le=1, description="Chance the step runs at all (a branch); [0, 1]."
+    )
+    input_tokens: Dist = Field(
+        0,
+        description=(
+            "New prompt tokens this step appends before its LLM call (instructions, "
+            "user turn); tokens, >= 0."
+        ),
+    )
+    output_tokens: Dist | None = Field(
+        None,
+        description=(
+            "Visible output tokens of the LLM call, appended to the context; "
+            "tokens, >= 0. Required for every kind but retrieve."
+        ),
+    )
+    reasoning_tokens: Dist = Field(
+        0,
+        description="Hidden reasoning tokens, billed as output; tokens, >= 0.",
+    )
+    tool: str | None = Field(
+        None, description="Tool service called (required for retrieve and tool)."
+    )
+    result_tokens: Dist = Field(
+        0, description="Tokens the tool returns into the context; tokens, >= 0."
+    )
+    fault_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "reflect only: chance the check finds a fault, so the agent redoes the "
+            "enclosing block up to this step (self-correction); [0, 1]."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Step:
+        if self.kind is StepKind.RETRIEVE:
+            if self.output_tokens is not None:
+                raise ValueError("retrieve makes no LLM call: drop output_tokens")
+        elif self.output_tokens is None:
+            raise ValueError(f"a {self.kind.value} step needs output_tokens")
+        if self.kind in (StepKind.RETRIEVE, StepKind.TOOL) and self.tool is None:
+            raise ValueError(f"a {self.kind.value} step needs a tool")
+        if self.fault_prob > 0 and self.kind is not StepKind.REFLECT:
+            raise ValueError("fault_prob is for reflect steps only")
+        return self
+
+    @property
+    def makes_llm_call(self) -> bool:
+        """True when the step sends a request to a model."""
+        return self.kind is not StepKind.RETRIEVE
+
+
+class LoopSpec(StrictModel):
+    """A block of nodes repeated a random number of times."""
+
+    iterations: Dist = Field(
+        description="Times the body runs (rounded to a whole number); >= 0."
+    )
+    max_iterations: int = Field(
+        50, ge=1, description="Cap on the drawn iteration count; >= 1."
+    )
+    probability: float = Field(
+        1.0, ge=0, le=1, description="Chance the loop runs at all; [0, 1]."
+    )
+    steps: list[Node] = Field(min_length=1, description="The loop body.")
+
+
+class Loop(StrictModel):
+    """A node holding a loop."""
+
+    loop: LoopSpec
+
+
+def _node_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        return "loop" if "loop" in value else "step"
+    return "loop" if isinstance(value, Loop) else "step"
+
+
+Node = Annotated[
+    Annotated[Step, Tag("step")] | Annotated[Loop, Tag("loop")],
+    Discriminator(_node_tag),
+]
+LoopSpec.model_rebuild()
+
+
+class Caps(StrictModel):
+    """Limits that stop a task; a task stopped by a cap fails with that reason."""
+
+    max_llm_calls: int | None = Field(
+        None, ge=1, description="Most LLM calls per task; >= 1, omitted: none."
+    )
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Most tokens (input + output) per task; >= 1, omitted: none.",
+    )
+    max_usd: Decimal | None = Field(
+        None, gt=0, description="Most USD per task (LLM calls); > 0, omitted: none."
+    )
+    max_corrections: int = Field(
+        3, ge=0, description="Most self-corrections (redone blocks) per task; >= 0."
+    )
+
+
+class Route(StrictModel):
+    """Fixed routing: one backend per task type, optionally one per step kind."""
+
+    default: str = Field(description="Backend for every LLM call of the task type.")
+    by_step_kind: dict[StepKind, str] = Field(
+        default_factory=dict,
+        description="Backend per step kind, overriding default for those kinds.",
+    )
+
+    def backend_for(self, kind: StepKind) -> str:
+        """Backend name for a step kind."""
+        return self.by_step_kind.get(kind, self.default)
+
+
+class TaskType(StrictModel):
+    """A kind of user-visible work and the workflow its agent runs."""
+
+    share: float = Field(
+        ge=0, le=1, description="Share of arrivals; [0, 1], shares sum to 1."
+    )
+    system_prompt_tokens: int = Field(
+        0, ge=0, description="System prompt sent with every LLM call; tokens, >= 0."
+    )
+    user_input_tokens: Dist = Field(
+        0, description="The user's request, first in the context; tokens, >= 0."
+    )
+    cache_read_frac: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the re-sent context (system prompt and earlier steps) read "
+            "from the prompt cache; [0, 1]. Cached tokens are part of input."
+        ),
+    )
+    route: Route = Field(description="Which backend serves the LLM calls.")
+    workflow: list[Node] = Field(min_length=1, description="Steps and loops, in order.")
+    caps: Caps = Field(default_factory=Caps, description="Per-task limits.")
+    latency_target_p95_s: float | None = Field(
+        None, gt=0, description="Target for p95 task latency; seconds, > 0."
+    )
+
+    def steps(self) -> list[Step]:
+        """Every step of the workflow, loops flattened, in order."""
+        found: list[Step] = []
+        _collect(self.workflow, found)
+        return found
+
+
+def _collect(nodes: list, found: list[Step]) -> None:
+    for node in nodes:
+        if isinstance(node, Loop):
+            _collect(node.loop.steps, found)
+        else:
+            found.append(node)

@@ -1,0 +1,138 @@
+"""Read scenario YAML with YAML 1.2 core rules and no duplicate keys.
+
+PyYAML follows YAML 1.1, where `NO` is a boolean, `1e9` is a string and
+`2026-01-01` becomes a date object. Scenarios name countries, write large
+counts in exponent form and quote prices by date, so this loader resolves
+plain scalars as YAML 1.2's core schema does: only true/false are booleans,
+numbers with an exponent are floats, dates stay strings. A key written twice
+in one mapping is an error naming the key and both lines.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.errors import ScenarioError
+
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """Plain-scalar resolution of the YAML 1.2 core schema."""
+
+
+_CoreResolver.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool", _BOOL, "tTfF"),
+    ("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", _INT, "-+0123456789"),
+    ("tag:yaml.org,2002:float", _FLOAT, "-+0123456789.")
+):
+    _CoreResolver.add_implicit_resolver(_tag, _regexp, list(_first))
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    """Safe constructor with 1.2 numbers and a duplicate-key check."""
+
+    def construct_yaml_bool(self, node: yaml.Node) -> bool:
+        return self.construct_scalar(node).lower() == "true"
+
+    def construct_yaml_int(self, node: yaml.Node) -> int:
+        text = self.construct_scalar(node)
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text)
+
+    def construct_yaml_float(self, node: yaml.Node) -> float:
+        text = self.construct_scalar(node).lower()
+        if text.endswith("inf"):
+            return float("-inf") if text.startswith("-") else float("inf")
+        return float(text)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise ScenarioError(
+                    f"{_source(key_node)}: duplicate key {key!r} at line {line} "
+                    f"(first at line {first_line[key]}); each key may appear once"
+                )
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:bool", _Constructor.construct_yaml_bool)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:float", _Constructor.construct_yaml_float
+)
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
+
+
+class CoreLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    _Constructor,
+    _CoreResolver,
+):
+    """A safe loader that resolves scalars by the YAML 1.2 core schema."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Constructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+def parse_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse YAML text; errors name the source and line."""
+    loader = CoreLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ScenarioError(f"{where}: not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path) -> Any:
+    """Read and parse a YAML file, raising ScenarioError when it cannot."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    return parse_yaml(text, source=str(path))
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse one value from the command line (`--set path=value`) as YAML."""
+    return parse_yaml(text, source="--set")
+
+
+def _source(node: yaml.Node) -> str:
+    return node.start_mark.name if node.start_mark else "<string>"

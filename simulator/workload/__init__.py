@@ -1,0 +1,1 @@
+"""Arrivals, samplers and task plans: what the agents will do, drawn ahead."""

@@ -1,0 +1,97 @@
+"""When tasks arrive and which task type each one is.
+
+The arrival rate is piecewise constant: the average rate times the hour-of-day
+weight times the day-of-week weight, each profile normalised to mean 1. Within
+each hour the count is Poisson and the instants uniform, which is exactly a
+non-homogeneous Poisson process with that rate. Everything is drawn before
+the run, from the `arrivals` and `task_mix` streams.
+Limitations: the rate steps at each hour instead of ramping smoothly.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.rng import Streams
+from simulator.scenario.schema import WEEKDAYS, Scenario
+
+SECONDS_PER_HOUR = 3_600.0
+HOURS_PER_WEEK = 168
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Arrival instants and task-type indices, sorted by time."""
+
+    arrived_at: np.ndarray
+    task_type: np.ndarray
+    expected_count: float
+
+    def __len__(self) -> int:
+        return len(self.arrived_at)
+
+
+def hourly_rates_per_s(scenario: Scenario) -> np.ndarray:
+    """Arrival rate for each hour of the week, Monday 00:00 first."""
+    arrivals = scenario.arrivals
+    daily = _normalised(arrivals.daily_profile, 24)
+    weekly = _normalised(arrivals.weekly_profile, 7)
+    return arrivals.mean_rate_per_s() * np.outer(weekly, daily).reshape(-1)
+
+
+def expected_arrivals(scenario: Scenario, start_s: float, end_s: float) -> float:
+    """Expected number of arrivals in [start_s, end_s)."""
+    rates = hourly_rates_per_s(scenario)
+    offset_h = WEEKDAYS.index(scenario.start_weekday) * 24
+    total = 0.0
+    hour = int(start_s // SECONDS_PER_HOUR)
+    while hour * SECONDS_PER_HOUR < end_s:
+        lo = max(start_s, hour * SECONDS_PER_HOUR)
+        hi = min(end_s, (hour + 1) * SECONDS_PER_HOUR)
+        total += rates[(hour + offset_h) % HOURS_PER_WEEK] * (hi - lo)
+        hour += 1
+    return total
+
+
+def expected_arrivals_in_month(scenario: Scenario) -> float:
+    """Expected tasks in the billing month (average month or calendar month)."""
+    billing = scenario.billing
+    rate = scenario.arrivals.mean_rate_per_s()
+    if billing.month == "average":
+        return rate * billing.hours() * SECONDS_PER_HOUR
+    year, month = (int(part) for part in billing.month.split("-"))
+    weekly = _normalised(scenario.arrivals.weekly_profile, 7)
+    first_weekday, num_days = calendar.monthrange(year, month)
+    days = [(first_weekday + day) % 7 for day in range(num_days)]
+    return rate * 86_400 * float(sum(weekly[d] for d in days))
+
+
+def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
+    """Every task arriving before the horizon, with its task type."""
+    rates = hourly_rates_per_s(scenario)
+    offset_h = WEEKDAYS.index(scenario.start_weekday) * 24
+    num_hours = int(np.ceil(scenario.horizon_s / SECONDS_PER_HOUR))
+    starts = np.arange(num_hours) * SECONDS_PER_HOUR
+    lengths = np.minimum(SECONDS_PER_HOUR, scenario.horizon_s - starts)
+    hour_rates = rates[(np.arange(num_hours) + offset_h) % HOURS_PER_WEEK]
+
+    generator = streams.generator("arrivals")
+    counts = generator.poisson(hour_rates * lengths)
+    offsets = generator.random(int(counts.sum())) * np.repeat(lengths, counts)
+    arrived_at = np.sort(np.repeat(starts, counts) + offsets)
+
+    shares = np.array([t.share for t in scenario.task_types.values()])
+    mix = streams.generator("task_mix")
+    task_type = mix.choice(len(shares), size=len(arrived_at), p=shares / shares.sum())
+    expected = float(np.sum(hour_rates * lengths))
+    return Arrivals(arrived_at, task_type.astype(np.int16), expected)
+
+
+def _normalised(profile: list[float] | None, size: int) -> np.ndarray:
+    if profile is None:
+        return np.ones(size)
+    weights = np.asarray(profile, dtype=float)
+    return weights * size / weights.sum()

@@ -1,0 +1,190 @@
+"""Expand a task type's workflow into the plan one task will carry out.
+
+A plan is drawn when the task arrives, in arrival order, so it depends only on
+the seed and the task's place in the arrival sequence, never on routing or
+queueing: two scenarios that differ in policy give every task the same plan.
+Each planned LLM call knows its input tokens (the whole context re-sent), the
+cached share of them, and its output tokens; each planned tool call knows the
+latency of every attempt and whether the last one succeeded.
+
+Context rule: a call sends the system prompt, the user's request, and every
+earlier step's new input, visible output and tool result, plus its own new
+input. The cacheable prefix of a call is the previous call's input (the
+system prompt for the first call); `cache_read_frac` of it is a cache read.
+Limitations: reasoning tokens are not re-sent; a failed tool attempt adds
+nothing to the context; caches never expire within a task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.rng import Streams
+from simulator.scenario.base import Constant
+from simulator.scenario.schema import Scenario
+from simulator.scenario.workflow import STEP_KINDS, Loop, Step, TaskType
+from simulator.tools import UNIT, ToolDraws
+from simulator.workload.sampling import make_count_sampler, make_sampler
+
+MAX_ACTIONS_PER_TASK = 10_000
+NO_TOOL = -1
+_ZERO = Constant(dist="constant", value=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One step as planned: an LLM call, a tool call, or both (call first).
+
+    `tool_latencies_s` holds one latency per attempt; `tool_ok` tells whether
+    the last attempt succeeded.
+    """
+
+    step_index: int
+    kind: int
+    llm: bool
+    tokens_in: int
+    tokens_cached: int
+    tokens_out: int
+    tokens_reasoning: int
+    tool: int
+    tool_latencies_s: tuple[float, ...]
+    tool_ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A task's actions, and whether expansion stopped at the LLM-call cap."""
+
+    actions: tuple[Action, ...]
+    capped: bool
+    num_corrections: int
+
+
+class _StepDraws:
+    """The samplers of one workflow step."""
+
+    def __init__(self, step: Step, index: int, prefix: str, streams: Streams):
+        def count(field: str, dist: object):
+            return make_count_sampler(dist, streams.generator(f"{prefix}/{field}"))
+
+        self.step = step
+        self.index = index
+        self.kind = STEP_KINDS.index(step.kind.value)
+        self.input_tokens = count("input_tokens", step.input_tokens)
+        self.output_tokens = count("output_tokens", step.output_tokens or _ZERO)
+        self.reasoning_tokens = count("reasoning_tokens", step.reasoning_tokens)
+        self.result_tokens = count("result_tokens", step.result_tokens)
+
+
+class TaskPlanner:
+    """Draws plans for the tasks of one task type."""
+
+    def __init__(self, scenario: Scenario, type_name: str, streams: Streams,
+                 tool_draws: dict[str, ToolDraws]) -> None:
+        task_type: TaskType = scenario.task_types[type_name]
+        prefix = f"task_types/{type_name}"
+        self.task_type = task_type
+        self.tool_names = list(scenario.tools)
+        self.tool_draws = tool_draws
+        self.user_input = make_count_sampler(
+            task_type.user_input_tokens, streams.generator(f"{prefix}/user_input")
+        )
+        self.chance = make_sampler(UNIT, streams.generator(f"{prefix}/branches"))
+        self.steps: dict[int, _StepDraws] = {}
+        self.loop_counts: dict[int, object] = {}
+        self._index_nodes(task_type.workflow, prefix, streams, [0])
+
+    def draw(self) -> Plan:
+        """The plan of the next task of this type."""
+        state = _PlanState(self.task_type)
+        state.context = self.task_type.system_prompt_tokens + self.user_input()
+        state.prefix = self.task_type.system_prompt_tokens
+        self._expand(self.task_type.workflow, state)
+        return Plan(tuple(state.actions), state.capped, state.corrections)
+
+    def _expand(self, nodes: list, state: _PlanState) -> None:
+        position = 0
+        while position < len(nodes) and not state.stopped:
+            node = nodes[position]
+            position += 1
+            if isinstance(node, Loop):
+                spec = node.loop
+                if spec.probability < 1 and self.chance() >= spec.probability:
+                    continue
+                times = min(self.loop_counts[id(node)](), spec.max_iterations)
+                for _ in range(times):
+                    self._expand(spec.steps, state)
+                continue
+            if node.probability < 1 and self.chance() >= node.probability:
+                continue
+            self._plan_step(self.steps[id(node)], state)
+            if (node.fault_prob > 0 and self.chance() < node.fault_prob
+                    and state.corrections < state.max_corrections):
+                state.corrections += 1
+                position = 0
+
+    def _plan_step(self, draws: _StepDraws, state: _PlanState) -> None:
+        step = draws.step
+        tokens_in = cached = out = reasoning = 0
+        if step.makes_llm_call:
+            if state.num_calls == state.max_calls:
+                state.capped = state.stopped = True
+                return
+            tokens_in = state.context + draws.input_tokens()
+            cached = int(state.cache_frac * state.prefix + 0.5)
+            visible = draws.output_tokens()
+            reasoning = draws.reasoning_tokens()
+            out = visible + reasoning
+            state.prefix = tokens_in
+            state.context = tokens_in + visible
+            state.num_calls += 1
+
+        tool, latencies, ok = NO_TOOL, (), True
+        if step.tool is not None:
+            tool = self.tool_names.index(step.tool)
+            latencies, ok = self.tool_draws[step.tool].attempts()
+            if ok:
+                state.context += draws.result_tokens()
+        state.actions.append(Action(draws.index, draws.kind, step.makes_llm_call,
+                                    tokens_in, cached, out, reasoning, tool,
+                                    latencies, ok))
+        if len(state.actions) >= MAX_ACTIONS_PER_TASK:
+            state.capped = state.stopped = True
+        if not ok:
+            state.stopped = True
+
+    def _index_nodes(self, nodes: list, prefix: str, streams: Streams,
+                     counter: list[int]) -> None:
+        for position, node in enumerate(nodes):
+            path = f"{prefix}/{position}"
+            if isinstance(node, Loop):
+                self.loop_counts[id(node)] = make_count_sampler(
+                    node.loop.iterations, streams.generator(f"{path}/iterations"))
+                self._index_nodes(node.loop.steps, path, streams, counter)
+            else:
+                self.steps[id(node)] = _StepDraws(node, counter[0], path, streams)
+                counter[0] += 1
+
+
+class _PlanState:
+    """What expansion tracks while drawing one task's plan."""
+
+    def __init__(self, task_type: TaskType) -> None:
+        self.actions: list[Action] = []
+        self.context = 0
+        self.prefix = 0
+        self.num_calls = 0
+        self.corrections = 0
+        self.capped = False
+        self.stopped = False
+        self.cache_frac = task_type.cache_read_frac
+        self.max_corrections = task_type.caps.max_corrections
+        self.max_calls = task_type.caps.max_llm_calls or MAX_ACTIONS_PER_TASK
+
+
+def build_planners(scenario: Scenario, streams: Streams) -> list[TaskPlanner]:
+    """One planner per task type, in the scenario's order."""
+    tool_draws = {name: ToolDraws(name, tool, streams)
+                  for name, tool in scenario.tools.items()}
+    return [TaskPlanner(scenario, name, streams, tool_draws)
+            for name in scenario.task_types]

@@ -1,0 +1,147 @@
+"""Scenario validation: bounds, spellings, cross-references, every problem at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from simulator.errors import ScenarioError
+from simulator.scenario import Scenario, apply_overrides, dump_resolved
+from simulator.scenario.yamlio import parse_yaml
+from tests.conftest import build, tiny
+
+
+def _problems(data: dict) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        build(data)
+    return caught.value.problems
+
+
+def test_five_bad_fields_reported_together():
+    """Negative tokens and price, zero concurrency, negative rate and a cache
+    share of 1.5 are all named in one report."""
+    data = tiny(arrivals={"kind": "poisson", "rate_per_s": -1},
+                tools={"db": {"latency_s": 1, "concurrency": 0}})
+    data["backends"]["api"]["prices"]["input_usd_per_mtok"] = -3
+    chat = data["task_types"]["chat"]
+    chat["cache_read_frac"] = 1.5
+    chat["workflow"][0]["output_tokens"] = -5
+    problems = _problems(data)
+    joined = "\n".join(problems)
+    assert len(problems) == 5
+    assert "test: arrivals.rate_per_s: found -1;" in joined
+    assert "backends.api.prices.input_usd_per_mtok: found -3;" in joined
+    assert "tools.db.concurrency: found 0; must be greater than or equal to 1" in joined
+    assert "task_types.chat.cache_read_frac: found 1.5;" in joined
+    assert "task_types.chat.workflow[0].output_tokens: found -5;" in joined
+
+
+@pytest.mark.parametrize("spelling, value", [("input_usd_per_mtok", 3.0),
+                                             ("input_usd_per_ktok", 0.003),
+                                             ("input_usd_per_token", 0.000003)])
+def test_price_spellings_agree(spelling, value):
+    """Per 1M, per 1K and per token give the same exact price."""
+    data = tiny()
+    prices = data["backends"]["api"]["prices"]
+    del prices["input_usd_per_mtok"]
+    prices[spelling] = value
+    scenario = build(data)
+    assert scenario.backends["api"].prices.input_usd_per_mtok == Decimal(3)
+
+
+def test_price_given_twice_is_rejected():
+    """Two spellings of one price are ambiguous."""
+    data = tiny()
+    data["backends"]["api"]["prices"]["input_usd_per_ktok"] = 0.003
+    assert any("give the input price once" in p for p in _problems(data))
+
+
+def test_unknown_field_is_named():
+    """A typo is an error naming the field."""
+    data = tiny(horizon=5)
+    assert _problems(data) == [
+        "test: horizon: unknown field (did you mean 'horizon_s'?); "
+        "`flipsim schema` lists the fields allowed"
+    ]
+
+
+def test_missing_backend_lists_allowed_names():
+    """A route to an undefined backend names the value and what exists."""
+    data = tiny()
+    data["task_types"]["chat"]["route"]["default"] = "gpt"
+    (problem,) = _problems(data)
+    assert "task_types.chat.route.default: found 'gpt', which is not defined; " \
+           "allowed: api" in problem
+
+
+def test_shares_must_sum_to_one():
+    """Task-type shares are checked as a whole."""
+    data = tiny()
+    data["task_types"]["chat"]["share"] = 0.5
+    (problem,) = _problems(data)
+    assert "shares summing to 0.5; they must sum to 1" in problem
+
+
+def test_step_kind_rules():
+    """A tool step needs a tool; retrieve makes no LLM call."""
+    data = tiny()
+    data["task_types"]["chat"]["workflow"] = [
+        {"kind": "tool", "output_tokens": 5},
+        {"kind": "retrieve", "tool": "x", "output_tokens": 5},
+    ]
+    problems = "\n".join(_problems(data))
+    assert "workflow[0]: a tool step needs a tool" in problems
+    assert "workflow[1]: retrieve makes no LLM call: drop output_tokens" in problems
+
+
+def test_lognormal_forms():
+    """Lognormal takes median and p90, or mean and sigma, not a mix."""
+    data = tiny()
+    step = data["task_types"]["chat"]["workflow"][0]
+    step["output_tokens"] = {"dist": "lognormal", "median": 100, "sigma": 1}
+    assert "give either median and p90, or mean and sigma" in _problems(data)[0]
+    step["output_tokens"] = {"dist": "lognormal", "median": 100, "p90": 300}
+    spec = build(data).task_types["chat"].workflow[0].output_tokens
+    mu, sigma = spec.mu_sigma()
+    assert spec.median == 100 and round(sigma, 6) == 0.857252  # ln(3) / z_0.90
+
+
+def test_exponent_count_is_an_integer():
+    """tokens_per_min: 1e9 loads as one billion."""
+    text = "tokens_per_min: 1e9\n"
+    data = tiny()
+    data["backends"]["api"].update(parse_yaml(text))
+    assert build(data).backends["api"].tokens_per_min == 1_000_000_000
+
+
+def test_overrides_set_nested_fields():
+    """--set reaches into nested mappings and lists, values parsed as YAML."""
+    data = apply_overrides(tiny(), ["seed=7",
+                                    "task_types.chat.workflow.0.output_tokens=250",
+                                    "arrivals.rate_per_s=2e-2"])
+    scenario = build(data)
+    assert scenario.seed == 7
+    assert scenario.task_types["chat"].workflow[0].output_tokens.value == 250
+    assert scenario.arrivals.rate_per_s == 0.02
+
+
+def test_bad_override_path():
+    """An override through a value is an error naming it."""
+    with pytest.raises(ScenarioError, match="horizon_s is a value, not a mapping"):
+        apply_overrides(tiny(), ["horizon_s.x=1"])
+
+
+def test_resolved_scenario_reloads_identically():
+    """The resolved YAML validates back to the same scenario."""
+    scenario = build(tiny())
+    text = dump_resolved(scenario, "test")
+    assert Scenario.model_validate(parse_yaml(text)) == scenario
+    assert "cached_input_usd_per_mtok: '0.3'" in text
+
+
+def test_calendar_billing_month():
+    """A named month has its own hours; the average month has 730."""
+    assert build(tiny()).billing.hours() == 730
+    assert build(tiny(billing={"month": "2027-02"})).billing.hours() == 672
+    assert "billing.month" in _problems(tiny(billing={"month": "2027-13"}))[0]
