@@ -7,15 +7,14 @@ without a traceback, and nothing is written for a bad scenario.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
-
-import functools
-from collections.abc import Callable
 
 import typer
 from rich.console import Console

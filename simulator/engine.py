@@ -130,6 +130,7 @@ class _Model:
         self.tokens_in = [0] * count
         self.tokens_cached = [0] * count
         self.tokens_out = [0] * count
+        self.spent_pusd = [0] * count
         self.num_tool_calls = [0] * count
         self.num_corrections = [0] * count
         self.started = 0
@@ -149,10 +150,8 @@ class _Model:
 
     def run_task(self, task_id: int, type_index: int, plan: Plan):
         """Carry out one task's plan; record how it ended."""
-        env = self.env
         routes = self.routes[type_index]
         max_tokens, max_pusd = self.caps[type_index]
-        spent_tokens = spent_pusd = 0
         for action in plan.actions:
             if action.llm:
                 backend_index = routes[action.kind]
@@ -160,14 +159,9 @@ class _Model:
                                                      backend_index)
                 if outcome is not None:
                     return self.finish(task_id, FAILED, _CALL_FAIL_REASON[outcome])
-                spent_tokens += action.tokens_in + action.tokens_out
-                if self.call_cost is not None:
-                    spent_pusd += self.call_cost(backend_index, action.tokens_in,
-                                                 action.tokens_cached,
-                                                 action.tokens_out)
-                if spent_tokens >= max_tokens:
+                if self.tokens_in[task_id] + self.tokens_out[task_id] >= max_tokens:
                     return self.finish(task_id, FAILED, REASON_CAP_TOKENS)
-                if spent_pusd >= max_pusd:
+                if self.spent_pusd[task_id] >= max_pusd:
                     return self.finish(task_id, FAILED, REASON_CAP_USD)
             if action.tool >= 0:
                 yield from self.use_tool(task_id, action)
@@ -181,8 +175,8 @@ class _Model:
         """One LLM call; None when it succeeded, else the task's fail reason."""
         env = self.env
         backend = self.backends[backend_index]
-        tokens_in, cached, out = action.tokens_in, action.tokens_cached, action.tokens_out
-        reasoning = action.tokens_reasoning
+        tokens_in, cached = action.tokens_in, action.tokens_cached
+        out, reasoning = action.tokens_out, action.tokens_reasoning
         if backend.tokenizer_factor != 1.0:
             tokens_in, cached, out, reasoning = (
                 int(n * backend.tokenizer_factor + 0.5)
@@ -214,6 +208,9 @@ class _Model:
         self.tokens_in[task_id] += tokens_in
         self.tokens_cached[task_id] += cached
         self.tokens_out[task_id] += out
+        if self.call_cost is not None:
+            self.spent_pusd[task_id] += self.call_cost(backend_index, tokens_in, cached,
+                                                       out)
         return None
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,

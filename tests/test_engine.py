@@ -27,10 +27,11 @@ def test_exact_timeline_two_tasks_one_tool_slot():
     calls, tools, tasks = run.calls, run.tool_calls, run.tasks
     assert list(zip(calls["task_id"].tolist(), calls["requested_at"].tolist(),
                     calls["first_token_at"].tolist(),
-                    calls["finished_at"].tolist())) == [
+                    calls["finished_at"].tolist(), strict=True)) == [
         (0, 0.0, 0.5, 1.5), (1, 1.0, 1.5, 2.5)]
     assert list(zip(tools["task_id"].tolist(), tools["requested_at"].tolist(),
-                    tools["started_at"].tolist(), tools["finished_at"].tolist())) == [
+                    tools["started_at"].tolist(), tools["finished_at"].tolist(),
+                    strict=True)) == [
         (0, 1.5, 1.5, 4.5), (1, 2.5, 4.5, 7.5)]
     assert tasks["finished_at"].tolist() == [4.5, 7.5]
     assert tasks["status"].tolist() == [0, 0]
@@ -195,3 +196,14 @@ def test_every_task_is_accounted_for():
     assert tasks["arrived"] == len(run.tasks["task_id"])
     assert sum(t["arrived"] for t in summary["task_types"].values()) == tasks["arrived"]
     assert np.all(np.isnan(run.tasks["finished_at"]) == (run.tasks["status"] == 2))
+
+
+def test_tokenizer_factor_scales_counted_tokens():
+    """A model counting 1.3 tokens per reference token sends and bills 1.3x."""
+    data = tiny()
+    data["models"]["m"]["tokenizer_factor"] = 1.3
+    data["task_types"]["chat"]["workflow"][0].update(input_tokens=1000,
+                                                     output_tokens=100)
+    run = run_at(build(data), [0.0])
+    assert (run.calls["tokens_in"][0], run.calls["tokens_out"][0]) == (1300, 130)
+    assert run_bill(run).total_usd == Decimal("0.00585")  # 1,300 x $3 + 130 x $15

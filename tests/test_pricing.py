@@ -30,7 +30,7 @@ def test_reasoning_tokens_bill_as_output():
 
 
 def test_small_calls_add_up_exactly():
-    """4,000 calls of 300 in + 100 out at $0.15/$0.60 cost $0.42; one shows $0.000105."""
+    """4,000 calls of 300 in + 100 out at $0.15/$0.60 total $0.42; one is $0.000105."""
     prices = _prices(input_usd_per_mtok=0.15, output_usd_per_mtok=0.6)
     one = call_cost_usd(prices, 300, 0, 100)
     assert one == Decimal("0.000105")

@@ -13,8 +13,13 @@ from decimal import Decimal
 
 import numpy as np
 
-from simulator.economics.bill import Bill, month_factor, monthly_bill, run_bill
-from simulator.economics.bill import task_costs_pusd
+from simulator.economics.bill import (
+    Bill,
+    month_factor,
+    monthly_bill,
+    run_bill,
+    task_costs_pusd,
+)
 from simulator.economics.pricing import PICO_PER_USD
 from simulator.engine import (
     CALL_CONTEXT_OVERFLOW,
@@ -74,7 +79,7 @@ def bill_dict(bill: Bill) -> dict:
                    "quantity": float(line.quantity), "unit": line.unit,
                    "unit_price_usd": float(line.unit_price_usd),
                    "amount_usd": float(cents), "exact_amount_usd": str(line.amount_usd)}
-                  for line, cents in zip(bill.lines, shown)],
+                  for line, cents in zip(bill.lines, shown, strict=True)],
         "total_usd": float(bill.shown_total_usd()),
         "exact_total_usd": str(bill.total_usd),
     }

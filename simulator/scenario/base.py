@@ -135,7 +135,8 @@ class Empirical(StrictModel):
     def mean(self) -> float:
         """Expected value."""
         weights = self.weights or [1.0] * len(self.values)
-        return sum(v * w for v, w in zip(self.values, weights)) / sum(weights)
+        total = sum(v * w for v, w in zip(self.values, weights, strict=True))
+        return total / sum(weights)
 
 
 def _number_is_constant(value: object) -> object:
