@@ -145,3 +145,14 @@ def test_calendar_billing_month():
     assert build(tiny()).billing.hours() == 730
     assert build(tiny(billing={"month": "2027-02"})).billing.hours() == 672
     assert "billing.month" in _problems(tiny(billing={"month": "2027-13"}))[0]
+
+
+def test_field_and_reference_problems_reported_together():
+    """A bad value and a route to a missing backend appear in one report."""
+    data = tiny(horizon_s=-1)
+    data["task_types"]["chat"]["route"]["default"] = "gpt"
+    assert _problems(data) == [
+        "test: horizon_s: found -1; must be greater than 0",
+        "test: task_types.chat.route.default: found 'gpt', which is not defined; "
+        "allowed: api",
+    ]

@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from simulator.errors import ScenarioError
+from simulator.scenario.references import reference_problems
 from simulator.scenario.schema import Scenario
 from simulator.scenario.yamlio import parse_scalar, read_yaml
 
@@ -54,9 +55,9 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(
-            [f"{source}: {line}" for line in describe_errors(exc)]
-        ) from None
+        lines = describe_errors(exc)
+        lines += [line for line in reference_problems(data) if line not in lines]
+        raise ScenarioError([f"{source}: {line}" for line in lines]) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
@@ -85,6 +86,8 @@ def describe_errors(exc: ValidationError) -> list[str]:
         elif error["type"] == "extra_forbidden":
             lines.append(f"{path}: unknown field{_suggestion(str(error['loc'][-1]))}; "
                          "`flipsim schema` lists the fields allowed")
+        elif not error["loc"]:
+            lines += message.splitlines()
         elif isinstance(value, (dict, list)) or error["type"] == "value_error":
             lines.append(f"{path}: {message}")
         else:

@@ -20,11 +20,11 @@ from pydantic import Field, field_validator, model_validator
 
 from simulator.scenario.base import Dist, StrictModel
 from simulator.scenario.prices import TokenPrices
+from simulator.scenario.references import reference_problems
 from simulator.scenario.workflow import TaskType
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HOURS_PER_AVERAGE_MONTH = 730.0  # 8,760 h / 12, as cloud price sheets use
-SHARE_TOLERANCE = 1e-6
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
             "sunday")
 
@@ -229,43 +229,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        problems = []
-        for name, backend in self.backends.items():
-            if backend.model not in self.models:
-                problems.append(_missing(f"backends.{name}.model", backend.model,
-                                         self.models))
-        for name, task_type in self.task_types.items():
-            problems += _route_problems(name, task_type, self.backends)
-            for step in task_type.steps():
-                if step.tool is not None and step.tool not in self.tools:
-                    problems.append(_missing(f"task_types.{name}.workflow tool",
-                                             step.tool, self.tools))
-        total = sum(t.share for t in self.task_types.values())
-        if abs(total - 1) > SHARE_TOLERANCE:
-            problems.append(f"task_types.*.share: found shares summing to {total:g}; "
-                            "they must sum to 1")
-        if (self.baseline_task_type is not None
-                and self.baseline_task_type not in self.task_types):
-            problems.append(_missing("baseline_task_type", self.baseline_task_type,
-                                     self.task_types))
+        problems = reference_problems(self.model_dump(by_alias=True))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
-
-
-def _route_problems(name: str, task_type: TaskType, backends: dict) -> list[str]:
-    found = []
-    route = task_type.route
-    if route.default not in backends:
-        found.append(_missing(f"task_types.{name}.route.default", route.default,
-                              backends))
-    for kind, backend in route.by_step_kind.items():
-        if backend not in backends:
-            found.append(_missing(f"task_types.{name}.route.by_step_kind."
-                                  f"{kind.value}", backend, backends))
-    return found
-
-
-def _missing(path: str, value: str, allowed: dict) -> str:
-    names = ", ".join(sorted(allowed)) or "none defined"
-    return f"{path}: found {value!r}, which is not defined; allowed: {names}"
