@@ -229,7 +229,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        problems = reference_problems(self.model_dump(by_alias=True))
+        problems = reference_problems(self.model_dump(mode="json", by_alias=True))
         if problems:
             raise ValueError("\n".join(problems))
         return self
