@@ -47,7 +47,7 @@ def _bad_input_exits_2(command: Callable) -> Callable:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate what AI agents do to inference bills and latency.")
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 132)
 err = Console(stderr=True)
 
 SetOption = Annotated[list[str] | None, typer.Option(
@@ -118,8 +118,8 @@ def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary['scenario']['name']}: "
                   f"{summary['billing_month']['label']}")
     for heading in ("task type", "tasks", "done / failed / in flight",
-                    "LLM calls per task", "tokens per task", "compute multiplier",
-                    "cost per task", "monthly spend", "p50 / p95 latency (s)"):
+                    "LLM calls / task", "tokens / task", "multiplier",
+                    "cost / task", "monthly spend", "p50 / p95 latency (s)"):
         table.add_column(heading, justify="right" if heading != "task type" else "left")
     for name, entry in summary["task_types"].items():
         latency = entry["latency_s"]
@@ -138,6 +138,8 @@ def _print_summary(summary: dict) -> None:
     bill = summary["monthly_bill"]
     out.print(f"monthly bill: {format_usd(_decimal(bill['total_usd']))} "
               f"({summary['billing_month']['label']})")
+    for warning in summary["warnings"]:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 def _num(value: float | None, digits: int) -> str:

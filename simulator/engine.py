@@ -54,7 +54,8 @@ class RunResult:
     """What one run produced: columnar records plus the names they index.
 
     `tool_demand_s` sums the latency of every tool attempt requested (served
-    or still queued); `backend_requests` counts every LLM call requested.
+    or still queued); `backend_requests` and `backend_tokens` count every LLM
+    call requested and its input + output tokens.
     """
 
     scenario: Scenario
@@ -68,6 +69,7 @@ class RunResult:
     tool_names: list[str]
     tool_demand_s: list[float]
     backend_requests: list[int]
+    backend_tokens: list[int]
     wall_s: float
 
 
@@ -116,6 +118,7 @@ class _Model:
         self.tool_calls = _Records(TOOL_COLUMNS)
         self.tool_demand_s = [0.0] * len(self.tool_slots)
         self.backend_requests = [0] * len(self.backends)
+        self.backend_tokens = [0] * len(self.backends)
         self.debug = logger.isEnabledFor(logging.DEBUG)
 
     def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
@@ -183,6 +186,7 @@ class _Model:
                 for n in (tokens_in, cached, out, reasoning))
         requested_at = env.now
         self.backend_requests[backend_index] += 1
+        self.backend_tokens[backend_index] += tokens_in + out
         status = CALL_OK
         if tokens_in > backend.context_window_tokens:
             status = CALL_CONTEXT_OVERFLOW
@@ -332,6 +336,7 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         tool_names=list(scenario.tools),
         tool_demand_s=model.tool_demand_s,
         backend_requests=model.backend_requests,
+        backend_tokens=model.backend_tokens,
         wall_s=wall_s,
     )
     logger.info("end tasks=%d calls=%d simulated=%.0fs wall=%.2fs",

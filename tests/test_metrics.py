@@ -105,3 +105,24 @@ def test_overloaded_tool_is_reported_unstable():
     summary = simulator.summarize(simulator.simulate(build(data)))["tools"]["pool"]
     assert summary["unstable"] is True and summary["mean_wait_s"] is None
     assert summary["offered_load_frac"] == pytest.approx(1.5, abs=0.05)
+
+
+def test_rate_limited_backend_is_reported_overloaded():
+    """Traffic above a requests-per-minute limit is flagged, with a warning."""
+    data = tiny(horizon_s=1800, arrivals={"kind": "poisson", "rate_per_s": 1.0})
+    data["backends"]["api"]["requests_per_min"] = 30
+    summary = simulator.summarize(simulator.simulate(build(data)))
+    backend = summary["calls"]["backends"]["api"]
+    assert backend["unstable"] is True
+    assert backend["offered_requests_per_min_frac"] == pytest.approx(2.0, rel=0.1)
+    assert any("backend api is overloaded" in w for w in summary["warnings"])
+    assert any("still in flight" in w for w in summary["warnings"])
+
+
+def test_healthy_run_has_no_warnings():
+    """A run well inside its limits carries no warnings."""
+    data = tiny(horizon_s=3600, arrivals={"kind": "poisson", "rate_per_s": 0.1})
+    data["backends"]["api"]["requests_per_min"] = 600
+    summary = simulator.summarize(simulator.simulate(build(data)))
+    assert summary["calls"]["backends"]["api"]["unstable"] is False
+    assert summary["warnings"] == []

@@ -12,7 +12,7 @@ long-context tier; a call that fails before it runs costs nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -81,20 +81,23 @@ def to_usd(pusd: int | np.integer) -> Decimal:
 
 
 def format_usd(amount: Decimal | float) -> str:
-    """Money for people: cents from one cent up, significant digits below.
+    """Money for people: cents from $1 up, three significant digits below.
 
-    A cost below a cent is never shown as $0.00: 0.000105 shows as $0.000105.
+    A cost below a cent is never shown as $0.00: 0.000105 shows as $0.000105,
+    0.0905 as $0.0905, 0.42 as $0.42.
     """
     amount = Decimal(str(amount)) if isinstance(amount, float) else amount
     if amount == 0:
         return "$0.00"
     sign = "-" if amount < 0 else ""
     magnitude = abs(amount)
-    if magnitude >= Decimal("0.01"):
-        return f"{sign}${magnitude.quantize(Decimal('0.01')):,}"
-    shown = f"{magnitude:.3g}" if magnitude >= Decimal("1e-6") else f"{magnitude:.2e}"
-    shown = f"{Decimal(shown):f}" if "e" not in shown else shown
-    return f"{sign}${shown}"
+    if magnitude >= 1:
+        return f"{sign}${magnitude.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+    if magnitude < Decimal("1e-6"):
+        return f"{sign}${magnitude:.2e}"
+    shown = Decimal(f"{magnitude:.3g}")
+    digits = max(2, -shown.normalize().as_tuple().exponent)
+    return f"{sign}${shown:.{digits}f}"
 
 
 def _pico(usd_per_mtok: Decimal) -> int:

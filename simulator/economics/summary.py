@@ -4,7 +4,9 @@ summary.json is this dictionary; its keys are documented in the README and
 only ever added to. Money appears twice where it matters: `*_usd` numbers
 rounded to the cent (bill lines add up to the total) and `exact_*_usd`
 strings. Per-task figures are means over tasks that ended (completed or
-failed); latency percentiles cover completed tasks only.
+failed); cost per completed task is the spend of ended tasks (failures are
+waste a success pays for) over completed tasks; latency percentiles cover
+completed tasks only. `warnings` says in words where figures mislead.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from simulator.engine import (
 from simulator.metrics import percentiles, time_average_in_system
 
 SCHEMA_VERSION = 1
+IN_FLIGHT_WARNING_FRAC = 0.05
 
 
 def summarize(run: RunResult, version: str) -> dict:
@@ -45,7 +48,7 @@ def summarize(run: RunResult, version: str) -> dict:
     tokens = int(run.calls["tokens_in"][run.calls["status"] == 0].sum()
                  + run.calls["tokens_out"][run.calls["status"] == 0].sum())
     ended = int(np.count_nonzero(tasks["status"] != IN_FLIGHT))
-    return {
+    summary = {
         "schema_version": SCHEMA_VERSION,
         "flipsim_version": version,
         "scenario": {
@@ -68,6 +71,8 @@ def summarize(run: RunResult, version: str) -> dict:
                          if tokens else None),
         "littles_law": _little(run),
     }
+    summary["warnings"] = _warnings(summary)
+    return summary
 
 
 def bill_dict(bill: Bill) -> dict:
@@ -107,6 +112,7 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal) -> dict:
         ended = mask & (tasks["status"] != IN_FLIGHT)
         done = mask & (tasks["status"] == COMPLETED)
         spend = Decimal(int(costs[mask].sum())) / PICO_PER_USD
+        ended_spend = Decimal(int(costs[ended].sum())) / PICO_PER_USD
         latency = tasks["finished_at"][done] - tasks["arrived_at"][done]
         pct = percentiles(latency, scenario.percentile_method)
         target = spec.latency_target_p95_s
@@ -125,7 +131,7 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal) -> dict:
             "tokens_per_completed_task": _mean(tasks["tokens_in"][done]
                                                + tasks["tokens_out"][done]),
             "cost_per_task_usd": _mean(costs[ended] / PICO_PER_USD, 9),
-            "cost_per_completed_task_usd": (_round(spend / int(done.sum()))
+            "cost_per_completed_task_usd": (_round(ended_spend / int(done.sum()))
                                             if done.any() else None),
             "spend_usd": _round(spend),
             "monthly_spend_usd": _round(spend * factor, 2),
@@ -163,11 +169,17 @@ def _calls(run: RunResult) -> dict:
         limit = run.scenario.backends[name].requests_per_min
         offered = (run.backend_requests[index] * 60 / (run.horizon_s * limit)
                    if limit else None)
+        tokens_limit = run.scenario.backends[name].tokens_per_min
+        offered_tokens = (run.backend_tokens[index] * 60
+                          / (run.horizon_s * tokens_limit) if tokens_limit else None)
         per_backend[name] = {
             "calls": int(mine.sum()),
             "requested": run.backend_requests[index],
             "offered_requests_per_min_frac": (None if offered is None
                                               else round(offered, 6)),
+            "offered_tokens_per_min_frac": (None if offered_tokens is None
+                                            else round(offered_tokens, 6)),
+            "unstable": max(offered or 0, offered_tokens or 0) >= 1,
             "tokens_in": int(calls["tokens_in"][mine].sum()),
             "tokens_cached": int(calls["tokens_cached"][mine].sum()),
             "tokens_out": int(calls["tokens_out"][mine].sum()),
@@ -225,6 +237,33 @@ def _little(run: RunResult) -> dict:
             "mean_in_system": round(in_system, 9),
             "arrival_rate_times_mean_time": round(rate * float(np.mean(stay)), 9)
             if len(stay) else 0.0}
+
+
+def _warnings(summary: dict) -> list[str]:
+    """Plain-language cautions about the figures of a run."""
+    found = []
+    for name, backend in summary["calls"]["backends"].items():
+        if backend["unstable"]:
+            found.append(f"backend {name} is overloaded: its rate limits admit less "
+                         "than the traffic asks for, so waits grow without bound "
+                         "and its latency figures depend on the horizon")
+    for name, tool in summary["tools"].items():
+        if tool["unstable"]:
+            found.append(f"tool {name} is overloaded: offered load "
+                         f"{tool['offered_load_frac']:.2f} of its slots; its queue "
+                         "grows without bound and no mean wait is given")
+    tasks = summary["tasks"]
+    if tasks["arrived"] and tasks["in_flight"] > IN_FLIGHT_WARNING_FRAC * tasks[
+            "arrived"]:
+        found.append(f"{tasks['in_flight']:,} of {tasks['arrived']:,} tasks were "
+                     "still in flight at the horizon: latency percentiles cover "
+                     "completed tasks only and understate the tail; run longer")
+    for name, entry in summary["task_types"].items():
+        p95 = entry["latency_s"]["p95"]
+        if entry["arrived"] and p95["too_few_samples"]:
+            found.append(f"task type {name}: {p95['num_samples']} completed tasks "
+                         "are too few for a p95")
+    return found
 
 
 def _mean(values: np.ndarray, digits: int = 6) -> float | None:

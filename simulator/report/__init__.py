@@ -1,0 +1,124 @@
+"""Write a run's report folder: the only code in flipsim that writes files.
+
+write_report() puts summary.json, scenario.resolved.yaml, the per-record CSV
+tables, the chart PNGs, report.md and a self-contained report.html into a
+fresh hidden sibling of the output folder, then swaps it in by renames. A
+crash part-way leaves the previous report as it was and no staging folder.
+Same run and summary give byte-identical files.
+Limitations: the swap is two renames, so for an instant the folder is absent;
+a killed process (SIGKILL) can leave a hidden `.NAME.*.tmp` sibling behind.
+An existing non-empty folder is replaced only if it holds a summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from simulator.engine import RunResult
+from simulator.errors import SimulatorError
+from simulator.report.document import SCENARIO_FILE, SUMMARY_FILE, build_document
+from simulator.report.figures import write_charts
+from simulator.report.records import write_record_tables
+from simulator.report.render import render_html, render_markdown
+
+logger = logging.getLogger(__name__)
+
+MARKDOWN_FILE = "report.md"
+HTML_FILE = "report.html"
+
+
+def write_report(run: RunResult, summary: dict, out_dir: Path,
+                 resolved_yaml: str) -> list[Path]:
+    """Write every report file into `out_dir`, replacing it whole; return paths.
+
+    Raises:
+        SimulatorError: `out_dir` is a file, or a non-empty folder that is not
+            a flipsim report (it has no summary.json), so it is left alone.
+    """
+    started = time.perf_counter()
+    out_dir = Path(os.path.abspath(out_dir))  # a name to rename, even for "."
+    _check_replaceable(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+    staging = _fresh_sibling(out_dir, "tmp", create=True)
+    try:
+        names = write_files(run, summary, staging, resolved_yaml)
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("wrote report %s: %d files in %.2fs", out_dir, len(names),
+                time.perf_counter() - started)
+    return [out_dir / name for name in names]
+
+
+def write_files(run: RunResult, summary: dict, directory: Path,
+                resolved_yaml: str) -> list[str]:
+    """Write the report's files into an existing folder; return their names."""
+    _write_text(directory / SUMMARY_FILE,
+                json.dumps(summary, indent=2, sort_keys=False) + "\n")
+    _write_text(directory / SCENARIO_FILE, resolved_yaml)
+    tables = write_record_tables(run, directory)
+    charts = write_charts(run, summary, directory)
+
+    blocks = build_document(run, summary, charts)
+    _write_text(directory / MARKDOWN_FILE, render_markdown(blocks))
+    images = {chart.file_name: (directory / chart.file_name).read_bytes()
+              for chart in charts}
+    _write_text(directory / HTML_FILE, render_html(blocks, images))
+    return [SUMMARY_FILE, SCENARIO_FILE, *(path.name for path in tables),
+            *(chart.file_name for chart in charts), MARKDOWN_FILE, HTML_FILE]
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace a file, or a folder that holds something else."""
+    if not os.path.lexists(out_dir):
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise SimulatorError(f"report folder {out_dir} exists and is not a folder; "
+                             "choose another output path")
+    if any(out_dir.iterdir()) and not (out_dir / SUMMARY_FILE).is_file():
+        raise SimulatorError(f"report folder {out_dir} is not empty and holds no "
+                             f"{SUMMARY_FILE}, so it is not a flipsim report; "
+                             "refusing to replace it")
+
+
+def _fresh_sibling(out_dir: Path, suffix: str, create: bool) -> Path:
+    """A new hidden path next to `out_dir`; created as a folder if asked."""
+    while True:
+        path = out_dir.with_name(f".{out_dir.name}.{os.getpid()}."
+                                 f"{secrets.token_hex(4)}.{suffix}")
+        if os.path.lexists(path):
+            continue
+        if create:
+            path.mkdir()
+        return path
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Move `staging` to `out_dir`; the old folder goes only once that worked."""
+    if not os.path.lexists(out_dir):
+        os.replace(staging, out_dir)
+        return
+    old = _fresh_sibling(out_dir, "old", create=False)
+    os.replace(out_dir, old)
+    try:
+        os.replace(staging, out_dir)
+    except BaseException:
+        os.replace(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """UTF-8 text with Unix line ends, whatever the platform."""
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+__all__ = ["HTML_FILE", "MARKDOWN_FILE", "write_files", "write_report"]

@@ -1,0 +1,210 @@
+"""What the report says, built once as blocks from the summary and the run.
+
+Sections: what was simulated, task types (outcomes, cost, latency), the
+monthly and window bills, LLM calls, tools, failures, Little's law, charts
+and the data files. Money comes from the summary as it is (bill amounts are
+shown as given, never re-added), so the report matches summary.json.
+Limitations: one run per report; no side-by-side comparison of scenarios.
+"""
+
+from __future__ import annotations
+
+from simulator.engine import RunResult
+from simulator.report import records
+from simulator.report.blocks import (
+    Block,
+    FileLinks,
+    Heading,
+    Image,
+    Paragraph,
+    money,
+    seconds,
+)
+from simulator.report.figures import (
+    BILL_CHART,
+    COST_CHART,
+    LATENCY_CHART,
+    MULTIPLIER_CHART,
+    SPEND_CHART,
+    Chart,
+)
+from simulator.report.tables import (
+    backend_calls_table,
+    bill_table,
+    call_latency_table,
+    failures_table,
+    latency_table,
+    task_type_table,
+    tools_table,
+)
+
+SUMMARY_FILE = "summary.json"
+SCENARIO_FILE = "scenario.resolved.yaml"
+
+
+def build_document(run: RunResult, summary: dict, charts: list[Chart]
+                   ) -> list[Block]:
+    """Every block of the report, in reading order."""
+    drawn = {chart.file_name for chart in charts}
+    blocks: list[Block] = [Heading(1, f"flipsim report: {summary['scenario']['name']}")]
+    blocks += _introduction(run, summary)
+    blocks += _warnings_section(summary)
+    blocks += _task_section(summary, drawn)
+    blocks += _bill_section(summary, drawn)
+    blocks += _latency_section(summary, drawn)
+    blocks += _calls_section(summary)
+    blocks += _tools_and_failures(summary)
+    blocks += _little_section(summary)
+    blocks += _files_section(summary)
+    return blocks
+
+
+def _introduction(run: RunResult, summary: dict) -> list[Block]:
+    """What was simulated, and how the month is projected."""
+    scenario, month = summary["scenario"], summary["billing_month"]
+    tasks = summary["tasks"]
+    text = (f"Simulated {scenario['horizon_s'] / 3600:g} h of work (seed "
+            f"{scenario['seed']}, starting on a {scenario['start_weekday'].title()} at "
+            f"midnight): {tasks['arrived']:,} tasks arrived, {tasks['completed']:,} "
+            f"completed, {tasks['failed']:,} failed and {tasks['in_flight']:,} were "
+            f"still in flight at the horizon. The billing month is the "
+            f"{month['label']}. The monthly bill is the simulated window projected "
+            f"by expected task volume: the tasks the month expects divided by the "
+            f"tasks the window expected, a factor of {month['month_factor']:,.6g}.")
+    blocks: list[Block] = []
+    if run.scenario.description.strip():
+        blocks.append(Paragraph(run.scenario.description.strip()))
+    blocks.append(Paragraph(text))
+    return blocks
+
+
+def _warnings_section(summary: dict) -> list[Block]:
+    """Cautions about the figures, before the figures."""
+    warnings = summary.get("warnings") or []
+    if not warnings:
+        return []
+    return [Heading(2, "Warnings"),
+            *(Paragraph(f"Warning: {text}.") for text in warnings)]
+
+
+def _task_section(summary: dict, drawn: set[str]) -> list[Block]:
+    """Per task type: outcomes, calls, tokens, compute multiplier and cost."""
+    baseline = summary["scenario"]["baseline_task_type"]
+    note = ("Per-task means count tasks that ended (completed or failed); "
+            "tokens and cost per completed task count completed tasks only. ")
+    if baseline is None:
+        note += "No baseline task type is set, so there is no compute multiplier."
+    else:
+        note += (f"The compute multiplier divides tokens per completed task by "
+                 f"those of the baseline, {baseline}.")
+    blocks: list[Block] = [Heading(2, "Task types"), task_type_table(summary),
+                           Paragraph(note)]
+    return blocks + _images(drawn, COST_CHART, MULTIPLIER_CHART)
+
+
+def _bill_section(summary: dict, drawn: set[str]) -> list[Block]:
+    """The monthly bill, then the bill of the simulated window."""
+    monthly, window = summary["monthly_bill"], summary["bill"]
+    month = summary["billing_month"]
+    blocks: list[Block] = [
+        Heading(2, f"Monthly bill: {money(monthly['total_usd'])}"),
+        Paragraph(f"Period: {monthly['period']}. Projected from the simulated "
+                  f"window by expected task volume (factor "
+                  f"{month['month_factor']:,.6g}). Token prices are USD per 1M "
+                  f"tokens; tool prices are USD per call. Amounts are rounded to "
+                  f"the cent so that they add up to the total."),
+        bill_table(monthly),
+    ]
+    blocks += _images(drawn, BILL_CHART, SPEND_CHART)
+    per_task = summary["usd_per_task"]
+    per_mtok = summary["usd_per_mtok"]
+    blocks += [
+        Heading(3, f"Bill of the simulated window: {money(window['total_usd'])}"),
+        Paragraph(f"Period: {window['period']}. Exact total "
+                  f"${window['exact_total_usd']}. Cost per ended task "
+                  f"{money(per_task)}; cost per 1M tokens {money(per_mtok)}."),
+        bill_table(window),
+    ]
+    return blocks
+
+
+def _latency_section(summary: dict, drawn: set[str]) -> list[Block]:
+    """Task latency percentiles per type, against targets."""
+    method = summary["scenario"]["percentile_method"]
+    text = (f"Task latency is arrival to finish, completed tasks only. "
+            f"Percentile method: {method}. A percentile is marked "
+            f"\"(too few samples)\" when fewer than one sample lies above it; "
+            f"the 95% interval is distribution-free (binomial order statistics).")
+    blocks: list[Block] = [Heading(2, "Task latency"), Paragraph(text),
+                           latency_table(summary)]
+    return blocks + _images(drawn, LATENCY_CHART)
+
+
+def _calls_section(summary: dict) -> list[Block]:
+    """LLM call counts, rate limiting, time to first token and call latency."""
+    calls = summary["calls"]
+    method = summary["scenario"]["percentile_method"]
+    text = (f"{calls['count']:,} LLM calls were recorded, {calls['ok']:,} served. "
+            f"{calls['context_overflows']:,} did not fit the context window and "
+            f"{calls['over_tokens_per_min']:,} were larger than a tokens-per-minute "
+            f"limit. {calls['rate_limited']:,} calls waited for a rate limit, "
+            f"{seconds(calls['rate_limit_wait_s'])} in all. Time to first token "
+            f"(TTFT) and call latency count from the request, rate-limit waits "
+            f"included; percentile method: {method}.")
+    return [Heading(2, "LLM calls"), Paragraph(text), call_latency_table(calls),
+            backend_calls_table(calls)]
+
+
+def _tools_and_failures(summary: dict) -> list[Block]:
+    """Tool services, then why tasks failed."""
+    blocks: list[Block] = [Heading(2, "Tools")]
+    if summary["tools"]:
+        blocks.append(tools_table(summary["tools"]))
+    else:
+        blocks.append(Paragraph("The scenario defines no tool services."))
+
+    blocks.append(Heading(2, "Failures"))
+    tasks = summary["tasks"]
+    if tasks["failed"]:
+        blocks.append(failures_table(summary))
+    else:
+        blocks.append(Paragraph("No task failed."))
+    conserved = "holds" if tasks["conserved"] else "DOES NOT HOLD"
+    blocks.append(Paragraph(
+        f"Conservation {conserved}: {tasks['arrived']:,} arrived = "
+        f"{tasks['completed']:,} completed + {tasks['failed']:,} failed + "
+        f"{tasks['in_flight']:,} in flight."))
+    return blocks
+
+
+def _little_section(summary: dict) -> list[Block]:
+    """Little's law: time-average tasks in system against rate times time."""
+    little = summary["littles_law"]
+    text = (f"Arrival rate {little['arrival_rate_per_s']:.6g} tasks/s x mean time "
+            f"in system {seconds(little['mean_time_in_system_s'])} = "
+            f"{little['arrival_rate_times_mean_time']:,.4g} tasks; time-average "
+            f"tasks in system {little['mean_in_system']:,.4g}. Tasks still in "
+            f"flight count until the horizon.")
+    return [Heading(2, "Little's law"), Paragraph(text)]
+
+
+def _files_section(summary: dict) -> list[Block]:
+    """Links to the data behind the report, and what produced it."""
+    links = FileLinks((
+        ("headline figures (JSON)", SUMMARY_FILE),
+        ("scenario as run, defaults filled in", SCENARIO_FILE),
+        ("one row per LLM call", records.CALLS_FILE),
+        ("one row per task", records.TASKS_FILE),
+        ("one row per tool call attempt", records.TOOL_CALLS_FILE),
+    ))
+    footer = (f"Generated by flipsim {summary['flipsim_version']} (summary schema "
+              f"{summary['schema_version']}). Percentile method: "
+              f"{summary['scenario']['percentile_method']}.")
+    return [Heading(2, "Data files"), links, Paragraph(footer)]
+
+
+def _images(drawn: set[str], *charts: Chart) -> list[Block]:
+    """Image blocks for the charts that were drawn."""
+    return [Image(chart.file_name, chart.alt) for chart in charts
+            if chart.file_name in drawn]
+
