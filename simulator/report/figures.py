@@ -115,8 +115,11 @@ def plot_monthly_spend_by_task_type(run: RunResult, summary: dict, path: Path
                   color=_type_colours(names, summary))
         axes.set_yticks(range(len(names)), names)
         axes.invert_yaxis()
-        _bar_labels(axes, [f"{format_usd(value)} ({_share(value / total)})"
-                           for value in spend.values()])
+        arrived = sum(e["arrived"] for e in summary["task_types"].values()) or 1
+        _bar_labels(axes, [
+            f"{format_usd(value)}: {_share(value / total)} of spend, "
+            f"{_share(summary['task_types'][name]['arrived'] / arrived)} of tasks"
+            for name, value in spend.items()])
         axes.set_xlabel("cost (USD per month)")
         axes.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
     axes.set_title("Monthly spend by task type\n"
