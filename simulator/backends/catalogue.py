@@ -1,0 +1,82 @@
+"""GPU types: memory, power and reference prices, each with its source.
+
+Prices are USD per GPU-hour from the GPU rental price index of 2026-10-05
+(../shared/data/gpu-price-index): `on_demand` is the neocloud series,
+`hyperscaler` the AWS/Azure/GCP/OCI on-demand average, `spot` the spot series.
+`reserved` is a one-year commitment: the H100 figure is SemiAnalysis's
+March-2026 index (domain-facts 2.3); for the others it is 40% below the
+neocloud on-demand price, the middle of the 30-50% rule of thumb (domain-facts
+2.3). Memory and TDP come from Epoch AI's ML hardware data
+(../shared/data/epoch-ml-hardware) and vendor specs quoted in domain-facts 2.4.
+Capex per GPU is the server price per GPU slot: Lenovo's 8xH100 server at
+$250,141.80 (domain-facts 3.1) gives $31,268 for H100; other types scale by
+the list prices noted beside them and are assumptions to replace with quotes.
+Limitations: busy draw defaults to 70% of TDP (H100s draw 400-550 W of 700 W
+in sustained inference, domain-facts 2.4) and idle draw to 15% of TDP (an
+assumption); one price per series, no regions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+BUSY_DRAW_OF_TDP_FRAC = 0.7
+IDLE_DRAW_OF_TDP_FRAC = 0.15
+
+
+@dataclass(frozen=True)
+class GpuType:
+    """One GPU type as a capacity planner compares them."""
+
+    name: str
+    memory_gb: float
+    tdp_w: float
+    on_demand_usd_per_gpu_hour: Decimal
+    hyperscaler_usd_per_gpu_hour: Decimal
+    reserved_usd_per_gpu_hour: Decimal
+    spot_usd_per_gpu_hour: Decimal
+    capex_usd_per_gpu: Decimal
+
+    @property
+    def busy_w(self) -> float:
+        """Default draw of a busy GPU."""
+        return round(self.tdp_w * BUSY_DRAW_OF_TDP_FRAC, 6)
+
+    @property
+    def idle_w(self) -> float:
+        """Default draw of an idle GPU."""
+        return round(self.tdp_w * IDLE_DRAW_OF_TDP_FRAC, 6)
+
+    def price(self, pricing: str) -> Decimal:
+        """USD per GPU-hour for `on_demand`, `hyperscaler`, `reserved` or `spot`."""
+        return getattr(self, f"{pricing}_usd_per_gpu_hour")
+
+
+def _gpu(name: str, memory_gb: float, tdp_w: float, on_demand: str,
+         hyperscaler: str, spot: str, capex: str, reserved: str | None = None
+         ) -> GpuType:
+    on_demand_usd = Decimal(on_demand)
+    reserved_usd = (Decimal(reserved) if reserved is not None
+                    else (on_demand_usd * Decimal("0.6")).quantize(Decimal("0.01")))
+    return GpuType(name, memory_gb, tdp_w, on_demand_usd, Decimal(hyperscaler),
+                   reserved_usd, Decimal(spot), Decimal(capex))
+
+
+GPU_TYPES: dict[str, GpuType] = {
+    gpu.name: gpu
+    for gpu in (
+        # H100 SXM 80 GB, 700 W; capex: Lenovo 8xH100 server / 8.
+        _gpu("H100", 80, 700, "4.02", "10.68", "2.95", "31268", reserved="2.35"),
+        # H200 141 GB, 700 W; capex: H100 slot + $7k (H200 ~$32k vs H100 ~$25k MSRP).
+        _gpu("H200", 141, 700, "4.59", "10.30", "4.49", "38268"),
+        # B200 180 GB, 1,000 W; capex: assumption, 1.6x the H100 slot.
+        _gpu("B200", 180, 1000, "6.84", "14.12", "4.61", "50029"),
+        # L40S 48 GB, 350 W; capex: assumption, a quarter of the H100 slot.
+        _gpu("L40S", 48, 350, "1.50", "3.10", "0.99", "7817", reserved="0.89"),
+        # A100 SXM4 80 GB, 400 W; capex: assumption, half of the H100 slot.
+        _gpu("A100", 80, 400, "2.30", "4.53", "1.51", "15634"),
+        # MI300X 192 GB, 750 W; capex: $15,000 release price + H100 slot overhead.
+        _gpu("MI300X", 192, 750, "2.92", "6.75", "1.39", "21268"),
+    )
+}
