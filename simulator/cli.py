@@ -69,15 +69,16 @@ def run(
     log_level: LogOption = "warning",
 ) -> None:
     """Run a scenario; print a summary and write the report folder."""
+    from simulator.report import check_out_dir, write_report
+
     _configure_logging(log_level)
     scenario = load_scenario(scenario_file, overrides or [], seed)
+    folder = out_dir or Path("reports") / scenario.name
+    check_out_dir(folder)
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update)
     summary = simulator.summarize(result)
 
-    from simulator.report import write_report
-
-    folder = out_dir or Path("reports") / scenario.name
     write_report(result, summary, folder,
                  dump_resolved(scenario, simulator.__version__))
     _print_summary(summary)

@@ -39,9 +39,9 @@ TASK_STATUSES = ("completed", "failed", "in_flight")
 CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM = 0, 1, 2
 CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min")
 FAIL_REASONS = ("", "context_window", "over_tokens_per_min", "tool_failed",
-                "cap_llm_calls", "cap_tokens", "cap_usd")
+                "cap_llm_calls", "cap_tokens", "cap_usd", "plan_limit")
 (NO_REASON, REASON_CONTEXT, REASON_TPM, REASON_TOOL, REASON_CAP_CALLS,
- REASON_CAP_TOKENS, REASON_CAP_USD) = range(len(FAIL_REASONS))
+ REASON_CAP_TOKENS, REASON_CAP_USD, REASON_PLAN_LIMIT) = range(len(FAIL_REASONS))
 _CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM}
 PROGRESS_CHUNKS = 100
 
@@ -147,7 +147,6 @@ class _Model:
             if arrived_at > env.now:
                 yield env.timeout(arrived_at - env.now)
             plan = planners[types[task_id]].draw()
-            self.num_corrections[task_id] = plan.num_corrections
             self.started = task_id + 1
             env.process(self.run_task(task_id, types[task_id], plan))
 
@@ -162,16 +161,18 @@ class _Model:
                                                      backend_index)
                 if outcome is not None:
                     return self.finish(task_id, FAILED, _CALL_FAIL_REASON[outcome])
-                if self.tokens_in[task_id] + self.tokens_out[task_id] >= max_tokens:
+                if self.tokens_in[task_id] + self.tokens_out[task_id] > max_tokens:
                     return self.finish(task_id, FAILED, REASON_CAP_TOKENS)
-                if self.spent_pusd[task_id] >= max_pusd:
+                if self.spent_pusd[task_id] > max_pusd:
                     return self.finish(task_id, FAILED, REASON_CAP_USD)
             if action.tool >= 0:
                 yield from self.use_tool(task_id, action)
                 if not action.tool_ok:
                     return self.finish(task_id, FAILED, REASON_TOOL)
-        if plan.capped:
-            return self.finish(task_id, FAILED, REASON_CAP_CALLS)
+            if action.corrects:
+                self.num_corrections[task_id] += 1
+        if plan.stop_reason is not None:
+            return self.finish(task_id, FAILED, FAIL_REASONS.index(plan.stop_reason))
         return self.finish(task_id, COMPLETED, NO_REASON)
 
     def serve_call(self, task_id: int, type_index: int, action, backend_index: int):

@@ -207,3 +207,67 @@ def test_tokenizer_factor_scales_counted_tokens():
     run = run_at(build(data), [0.0])
     assert (run.calls["tokens_in"][0], run.calls["tokens_out"][0]) == (1300, 130)
     assert run_bill(run).total_usd == Decimal("0.00585")  # 1,300 x $3 + 130 x $15
+
+
+def test_caps_allow_reaching_the_limit_exactly():
+    """A task that spends exactly its token or dollar cap completes."""
+    for caps in ({"max_tokens": 11_000}, {"max_usd": 0.045}):  # $0.03 + $0.015
+        data = tiny()
+        chat = data["task_types"]["chat"]
+        chat["caps"] = caps
+        chat["workflow"][0].update(input_tokens=10_000, output_tokens=1_000)
+        run = run_at(build(data), [0.0])
+        assert run.tasks["status"].tolist() == [0], caps
+
+
+def test_corrections_count_only_what_ran():
+    """A task that fails before its reflect step records no correction."""
+    data = tiny()
+    chat = data["task_types"]["chat"]
+    chat["workflow"] = [{"kind": "act", "input_tokens": 200_000, "output_tokens": 1},
+                        {"kind": "reflect", "output_tokens": 1, "fault_prob": 1}]
+    run = run_at(build(data), [0.0])
+    assert run.tasks["num_corrections"].tolist() == [0]
+    assert simulator.summarize(run)["tasks"]["failed_by_reason"] == {
+        "context_window": 1}
+
+
+def test_plan_limit_without_a_call_cap():
+    """Without max_llm_calls, a runaway plan stops at the safety limit, named."""
+    data = tiny(horizon_s=10)
+    chat = data["task_types"]["chat"]
+    chat["caps"] = {"max_corrections": 1000}
+    chat["workflow"] = [{"loop": {"iterations": 10_000, "max_iterations": 10_000,
+                                  "steps": [{"kind": "act", "output_tokens": 1}]}},
+                        {"kind": "act", "output_tokens": 1}]
+    from simulator.workload.plans import build_planners
+    from simulator.rng import Streams
+
+    plan = build_planners(build(data), Streams(0))[0].draw()
+    assert len(plan.actions) == 10_000 and plan.stop_reason == "plan_limit"
+
+
+def test_empty_loops_end_quickly():
+    """A loop whose steps never run does not spin through a billion iterations."""
+    data = tiny()
+    data["task_types"]["chat"]["workflow"] = [
+        {"loop": {"iterations": 10_000, "max_iterations": 10_000, "steps": [
+            {"kind": "act", "output_tokens": 1, "probability": 0}]}},
+        {"kind": "answer", "output_tokens": 1}]
+    run = run_at(build(data), [0.0, 1.0])
+    assert run.tasks["status"].tolist() == [0, 0]
+
+
+def test_rate_limited_calls_keep_request_order():
+    """With a token limit, a small call waits behind a large one (FIFO)."""
+    data = tiny()
+    data["backends"]["api"]["tokens_per_min"] = 1000
+    chat = data["task_types"]["chat"]
+    chat["workflow"][0].update(input_tokens={"dist": "empirical",
+                                             "values": [900, 700, 50]},
+                               output_tokens=0)
+    scenario = build(data)
+    run = run_at(scenario, [0.0, 1.0, 2.0, 3.0])
+    started = dict(zip(run.calls["task_id"].tolist(),
+                       run.calls["started_at"].tolist(), strict=True))
+    assert sorted(started.values()) == [started[i] for i in sorted(started)]

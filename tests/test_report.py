@@ -250,7 +250,8 @@ def test_failure_leaves_previous_report_untouched(
     run, summary, resolved = free_tools
     out_dir = tmp_path / "out"
     write_report(run, summary, out_dir, resolved)
-    (out_dir / "summary.json").write_text("{}\n", encoding="utf-8")
+    (out_dir / "summary.json").write_text('{"flipsim_version": "old"}\n',
+                                          encoding="utf-8")
     before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
 
     def broken(*args: object) -> None:
@@ -282,7 +283,8 @@ def test_refuses_to_replace_a_folder_that_is_not_a_report(
     """A non-empty folder without summary.json is left alone with an error."""
     run, summary, resolved = free_tools
     (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(SimulatorError, match="not a flipsim report"):
+    with pytest.raises(SimulatorError, match=r"holds files flipsim did not write "
+                                             r"\(notes.txt\)"):
         write_report(run, summary, tmp_path, resolved)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     assert [p.name for p in tmp_path.parent.iterdir()
@@ -311,3 +313,24 @@ def test_unit_price_keeps_sheet_digits() -> None:
     """Unit prices show every digit of the price sheet, at least to the cent."""
     assert [unit_price(v) for v in (3.0, 0.075, 0.3, 1250.0, 0.00001)] == [
         "$3.00", "$0.075", "$0.30", "$1,250.00", "$0.00001"]
+
+
+def test_refuses_a_folder_with_a_foreign_summary(free_tools: tuple,
+                                                 tmp_path: Path) -> None:
+    """A folder whose summary.json flipsim did not write keeps its files."""
+    run, summary, resolved = free_tools
+    (tmp_path / "summary.json").write_text('{"my": "data"}', encoding="utf-8")
+    with pytest.raises(SimulatorError, match="was not written by flipsim"):
+        write_report(run, summary, tmp_path, resolved)
+    assert (tmp_path / "summary.json").read_text() == '{"my": "data"}'
+
+
+def test_unwritable_path_is_bad_input(free_tools: tuple, tmp_path: Path) -> None:
+    """A path under a file is refused up front, and no folder is created."""
+    run, summary, resolved = free_tools
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(SimulatorError, match="is a file, not a folder"):
+        write_report(run, summary, tmp_path / "afile" / "sub", resolved)
+    with pytest.raises(SimulatorError, match="longer than 200 bytes"):
+        write_report(run, summary, tmp_path / ("a" * 300), resolved)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -137,7 +137,14 @@ def test_resolved_scenario_reloads_identically():
     scenario = build(tiny())
     text = dump_resolved(scenario, "test")
     assert Scenario.model_validate(parse_yaml(text)) == scenario
-    assert "cached_input_usd_per_mtok: '0.3'" in text
+    assert "cached_input_usd_per_mtok: 0.3\n" in text
+
+
+def test_resolved_yaml_quotes_text_that_looks_like_numbers():
+    """A name like 1e5 or true is written quoted and read back as text."""
+    scenario = build(tiny(name="1e5", description="true"))
+    reloaded = Scenario.model_validate(parse_yaml(dump_resolved(scenario, "t")))
+    assert (reloaded.name, reloaded.description) == ("1e5", "true")
 
 
 def test_calendar_billing_month():

@@ -4,7 +4,9 @@ A call takes time to first token plus output tokens (visible and reasoning)
 times time per output token, both drawn per call from the backend's own
 streams. The API has no queue of its own; its requests- and tokens-per-minute
 limits are fixed one-minute windows, and a call that does not fit the current
-window is admitted at the start of the first later window with room.
+window is admitted at the start of the first later window with room. Limited
+calls are admitted in request order: a small call never overtakes a large one
+waiting for room.
 Limitations: capacity is unlimited below the rate limits (no provider-side
 queueing); a rate-limited call waits instead of being answered 429 and
 retried; tokens count against the limit when the call is admitted.
@@ -32,15 +34,17 @@ class MinuteWindows:
         self._requests: dict[int, int] = {}
         self._tokens: dict[int, int] = {}
         self._oldest = 0
+        self._last = 0
 
     def admit_at(self, now: float, tokens: int) -> float | None:
         """Reserve room for one call; its admission instant, or None if never."""
         if self.tokens_per_min is not None and tokens > self.tokens_per_min:
             return None
-        window = int(now // WINDOW_S)
-        self._forget_before(window)
+        window = max(int(now // WINDOW_S), self._last)
+        self._forget_before(int(now // WINDOW_S))
         while not self._fits(window, tokens):
             window += 1
+        self._last = window
         self._requests[window] = self._requests.get(window, 0) + 1
         self._tokens[window] = self._tokens.get(window, 0) + tokens
         return max(now, window * WINDOW_S)

@@ -5,9 +5,10 @@ tables, the chart PNGs, report.md and a self-contained report.html into a
 fresh hidden sibling of the output folder, then swaps it in by renames. A
 crash part-way leaves the previous report as it was and no staging folder.
 Same run and summary give byte-identical files.
+An existing folder is replaced only if everything in it is a file flipsim
+writes and its summary.json names a flipsim version; anything else is refused.
 Limitations: the swap is two renames, so for an instant the folder is absent;
 a killed process (SIGKILL) can leave a hidden `.NAME.*.tmp` sibling behind.
-An existing non-empty folder is replaced only if it holds a summary.json.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from pathlib import Path
 from simulator.engine import RunResult
 from simulator.errors import SimulatorError
 from simulator.report.document import SCENARIO_FILE, SUMMARY_FILE, build_document
-from simulator.report.figures import write_charts
-from simulator.report.records import write_record_tables
+from simulator.report.figures import CHARTS, write_charts
+from simulator.report.records import RECORD_FILES, write_record_tables
 from simulator.report.render import render_html, render_markdown
 
 logger = logging.getLogger(__name__)
 
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
+MAX_NAME_BYTES = 200
 
 
 def write_report(run: RunResult, summary: dict, out_dir: Path,
@@ -43,15 +45,22 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
     """
     started = time.perf_counter()
     out_dir = Path(os.path.abspath(out_dir))  # a name to rename, even for "."
-    _check_replaceable(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-
-    staging = _fresh_sibling(out_dir, "tmp", create=True)
+    check_out_dir(out_dir)
+    created = [p for p in reversed(out_dir.parents) if not os.path.lexists(p)]
+    staging = None
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = _fresh_sibling(out_dir, "tmp", create=True)
         names = write_files(run, summary, staging, resolved_yaml)
         _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for parent in reversed(created):
+            _remove_if_empty(parent)
+        if isinstance(exc, OSError):
+            raise SimulatorError(f"--out {out_dir}: cannot write the report there "
+                                 f"({exc.strerror or exc})") from None
         raise
     logger.info("wrote report %s: %d files in %.2fs", out_dir, len(names),
                 time.perf_counter() - started)
@@ -76,17 +85,50 @@ def write_files(run: RunResult, summary: dict, directory: Path,
             *(chart.file_name for chart in charts), MARKDOWN_FILE, HTML_FILE]
 
 
-def _check_replaceable(out_dir: Path) -> None:
-    """Refuse to replace a file, or a folder that holds something else."""
+def report_file_names() -> set[str]:
+    """Every file name a report folder may hold."""
+    return {SUMMARY_FILE, SCENARIO_FILE, MARKDOWN_FILE, HTML_FILE, *RECORD_FILES,
+            *(chart.file_name for chart in CHARTS)}
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, before anything runs, an output path flipsim must not replace."""
+    out_dir = Path(os.path.abspath(out_dir))
+    for parent in out_dir.parents:
+        if os.path.lexists(parent) and not parent.is_dir():
+            raise SimulatorError(f"--out {out_dir}: {parent} is a file, not a folder")
+    if len(out_dir.name.encode()) > MAX_NAME_BYTES:
+        raise SimulatorError(f"--out {out_dir}: the folder name is longer than "
+                             f"{MAX_NAME_BYTES} bytes")
     if not os.path.lexists(out_dir):
         return
     if out_dir.is_symlink() or not out_dir.is_dir():
-        raise SimulatorError(f"report folder {out_dir} exists and is not a folder; "
-                             "choose another output path")
-    if any(out_dir.iterdir()) and not (out_dir / SUMMARY_FILE).is_file():
-        raise SimulatorError(f"report folder {out_dir} is not empty and holds no "
-                             f"{SUMMARY_FILE}, so it is not a flipsim report; "
-                             "refusing to replace it")
+        raise SimulatorError(f"--out {out_dir}: exists and is not a folder; choose "
+                             "another output path")
+    foreign = sorted(p.name for p in out_dir.iterdir()
+                     if p.name not in report_file_names() or not p.is_file())
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise SimulatorError(f"--out {out_dir}: holds files flipsim did not write "
+                             f"({shown}); refusing to replace it")
+    if any(out_dir.iterdir()) and not _is_flipsim_summary(out_dir / SUMMARY_FILE):
+        raise SimulatorError(f"--out {out_dir}: its {SUMMARY_FILE} was not written "
+                             "by flipsim; refusing to replace it")
+
+
+def _is_flipsim_summary(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "flipsim_version" in data
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
 
 
 def _fresh_sibling(out_dir: Path, suffix: str, create: bool) -> Path:
@@ -121,4 +163,5 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-__all__ = ["HTML_FILE", "MARKDOWN_FILE", "write_files", "write_report"]
+__all__ = ["HTML_FILE", "MARKDOWN_FILE", "check_out_dir", "report_file_names",
+           "write_files", "write_report"]

@@ -62,6 +62,9 @@ LATENCY_CHART = Chart("latency_cdf.png",
                       "Cumulative distribution of task latency per task type")
 
 
+CHARTS = (BILL_CHART, SPEND_CHART, COST_CHART, MULTIPLIER_CHART, LATENCY_CHART)
+
+
 def write_charts(run: RunResult, summary: dict, directory: Path) -> list[Chart]:
     """Draw every chart into `directory`; return them in report order."""
     plots = ((BILL_CHART, plot_bill_by_backend),

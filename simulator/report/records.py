@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 CALLS_FILE = "calls.csv"
 TASKS_FILE = "tasks.csv"
 TOOL_CALLS_FILE = "tool_calls.csv"
+RECORD_FILES = (CALLS_FILE, TASKS_FILE, TOOL_CALLS_FILE)
 TIME_DIGITS = 9  # derived durations rounded to the nanosecond
 
 

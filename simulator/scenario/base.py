@@ -8,6 +8,7 @@ means a constant.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,19 +20,38 @@ from pydantic import (
 )
 
 Z_90 = 1.2815515655446004  # standard normal quantile at 0.90
+MAX_VALUE = 1e9  # the largest value a distribution parameter may take
+
+
+def _number_only(value: object) -> object:
+    """Reject text and booleans where a number belongs (no "3600", no true)."""
+    if isinstance(value, (str, bool)):
+        raise ValueError(f"must be a number, found {type(value).__name__} {value!r}")
+    return value
+
+
+Real = Annotated[float, BeforeValidator(_number_only, json_schema_input_type=float)]
+"""A finite number, never text or a boolean."""
+Count = Annotated[int, BeforeValidator(_number_only, json_schema_input_type=int)]
+"""A whole number (1e9 is accepted as one billion), never text or a boolean."""
+Money = Annotated[Decimal, BeforeValidator(_number_only, json_schema_input_type=float)]
+"""An exact amount, from a number, never text or a boolean."""
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario model: unknown fields are errors."""
+    """Base of every scenario model: unknown fields and non-finite numbers are
+    errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class Constant(StrictModel):
     """Always the same value."""
 
     dist: Literal["constant"]
-    value: float = Field(ge=0, description="The value; >= 0, in the field's unit.")
+    value: Real = Field(ge=0, le=MAX_VALUE,
+                        description="The value; [0, 1e9], in the field's unit.")
 
     def mean(self) -> float:
         """Expected value."""
@@ -42,8 +62,10 @@ class Uniform(StrictModel):
     """Uniform between `low` and `high`."""
 
     dist: Literal["uniform"]
-    low: float = Field(ge=0, description="Lower bound; >= 0, in the field's unit.")
-    high: float = Field(ge=0, description="Upper bound; >= low, in the field's unit.")
+    low: Real = Field(ge=0, le=MAX_VALUE,
+                      description="Lower bound; [0, 1e9], in the field's unit.")
+    high: Real = Field(ge=0, le=MAX_VALUE,
+                       description="Upper bound; >= low, <= 1e9, in the field's unit.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -60,8 +82,9 @@ class Exponential(StrictModel):
     """Exponential with the given mean."""
 
     dist: Literal["exponential"]
-    mean_value: float = Field(
-        gt=0, alias="mean", description="Mean; > 0, in the field's unit."
+    mean_value: Real = Field(
+        gt=0, le=MAX_VALUE, alias="mean",
+        description="Mean; (0, 1e9], in the field's unit."
     )
 
     def mean(self) -> float:
@@ -73,12 +96,14 @@ class Lognormal(StrictModel):
     """Log-normal, given by `median` and `p90`, or by `mean` and `sigma`."""
 
     dist: Literal["lognormal"]
-    median: float | None = Field(None, gt=0, description="Median; > 0.")
-    p90: float | None = Field(None, gt=0, description="90th percentile; > median.")
-    mean_value: float | None = Field(
-        None, gt=0, alias="mean", description="Mean; > 0 (with sigma)."
+    median: Real | None = Field(None, gt=0, le=MAX_VALUE,
+                                description="Median; (0, 1e9].")
+    p90: Real | None = Field(None, gt=0, le=MAX_VALUE,
+                             description="90th percentile; > median, <= 1e9.")
+    mean_value: Real | None = Field(
+        None, gt=0, le=MAX_VALUE, alias="mean", description="Mean; (0, 1e9]."
     )
-    sigma: float | None = Field(
+    sigma: Real | None = Field(
         None, gt=0, le=10, description="Sigma of the underlying normal; (0, 10]."
     )
 
@@ -111,17 +136,17 @@ class Empirical(StrictModel):
     """One of the listed values, with optional weights."""
 
     dist: Literal["empirical"]
-    values: list[float] = Field(
+    values: list[Real] = Field(
         min_length=1, description="Observed values; each >= 0."
     )
-    weights: list[float] | None = Field(
+    weights: list[Real] | None = Field(
         None, description="Relative weights, one per value; each >= 0, sum > 0."
     )
 
     @model_validator(mode="after")
     def _check(self) -> Empirical:
-        if any(v < 0 or not math.isfinite(v) for v in self.values):
-            raise ValueError("every value must be finite and >= 0")
+        if any(v < 0 or v > MAX_VALUE for v in self.values):
+            raise ValueError(f"values must each be in [0, 1e9], found {self.values}")
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError(
@@ -129,7 +154,8 @@ class Empirical(StrictModel):
                     f"{len(self.values)}; they must match"
                 )
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be >= 0 with a sum > 0")
+                raise ValueError(f"weights must be >= 0 with a sum > 0, found "
+                                 f"{self.weights}")
         return self
 
     def mean(self) -> float:

@@ -12,13 +12,12 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from simulator.errors import ScenarioError
 from simulator.scenario.references import reference_problems
 from simulator.scenario.schema import Scenario
-from simulator.scenario.yamlio import parse_scalar, read_yaml
+from simulator.scenario.yamlio import dump_yaml, parse_scalar, read_yaml
 
 _TAGS = {"step", "loop", "constant", "uniform", "exponential", "lognormal",
          "empirical", "api", "poisson", "population"}
@@ -41,8 +40,11 @@ def load_scenario(
     """
     path = Path(path)
     data = read_yaml(path)
+    if data is None:
+        raise ScenarioError(f"{path}: the file is empty; a scenario is a mapping of "
+                            "fields (see scenarios/ for examples)")
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario is a mapping of fields, found "
+        raise ScenarioError(f"{path}: a scenario is a mapping of fields, found a "
                             f"{type(data).__name__}")
     data = apply_overrides(data, overrides)
     if seed is not None:
@@ -69,7 +71,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         if not sep or not path.strip():
             raise ScenarioError(f"--set {item!r}: expected path=value, e.g. "
                                 "seed=3 or arrivals.rate_per_s=0.5")
-        _set_path(data, path.strip().split("."), parse_scalar(text), item)
+        value = parse_scalar(text, source=f"--set {item!r}")
+        _set_path(data, path.strip().split("."), value, item)
     return data
 
 
@@ -97,10 +100,10 @@ def describe_errors(exc: ValidationError) -> list[str]:
 
 def dump_resolved(scenario: Scenario, version: str) -> str:
     """The scenario as run, defaults filled in, as YAML text."""
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
     header = (f"# Scenario as resolved by flipsim {version}: every default filled "
               f"in, seed {scenario.seed}.\n")
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return header + dump_yaml(data)
 
 
 def _suggestion(name: str) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from simulator.scenario.base import StrictModel
+from simulator.scenario.base import Money, StrictModel
 
 TOKENS_PER_MTOK = 1_000_000
+MAX_USD_PER_MTOK = 10_000
 _SCALE = {"_usd_per_mtok": Decimal(1), "_usd_per_ktok": Decimal(1000),
           "_usd_per_token": Decimal(TOKENS_PER_MTOK)}
 _CLASSES = ("input", "cached_input", "output")
@@ -27,21 +28,26 @@ _CLASSES = ("input", "cached_input", "output")
 class TokenPrices(StrictModel):
     """Prices of one model behind a pay-per-token API, USD per 1M tokens."""
 
-    input_usd_per_mtok: Decimal = Field(
-        ge=0, description="Fresh input tokens, USD per 1M tokens; >= 0."
+    input_usd_per_mtok: Money = Field(
+        ge=0,
+        le=MAX_USD_PER_MTOK,
+        description="Fresh input tokens, USD per 1M tokens; [0, 10000].",
     )
-    cached_input_usd_per_mtok: Decimal | None = Field(
+    cached_input_usd_per_mtok: Money | None = Field(
         None,
         ge=0,
+        le=MAX_USD_PER_MTOK,
         description=(
             "Input tokens read from the prompt cache (a subset of input tokens), "
-            "USD per 1M tokens; >= 0. Omitted: same as input (no discount)."
+            "USD per 1M tokens; [0, 10000]. Omitted: same as input (no discount)."
         ),
     )
-    output_usd_per_mtok: Decimal = Field(
+    output_usd_per_mtok: Money = Field(
         ge=0,
+        le=MAX_USD_PER_MTOK,
         description=(
-            "Output tokens, visible and reasoning alike, USD per 1M tokens; >= 0."
+            "Output tokens, visible and reasoning alike, USD per 1M tokens; "
+            "[0, 10000]."
         ),
     )
     as_of: dt.date | None = Field(None, description="Date the prices were read.")

@@ -18,12 +18,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simulator.scenario.base import Dist, StrictModel
+from simulator.scenario.base import Count, Dist, Money, Real, StrictModel
 from simulator.scenario.prices import TokenPrices
 from simulator.scenario.references import reference_problems
 from simulator.scenario.workflow import TaskType
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+NAME_RULE = ("must start with an ASCII letter or digit, use only ASCII letters, "
+             "digits, '_' and '-', and have at most 64 characters")
+MAX_EXPECTED_TASKS = 50_000_000
 HOURS_PER_AVERAGE_MONTH = 730.0  # 8,760 h / 12, as cloud price sheets use
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
             "sunday")
@@ -35,10 +38,11 @@ class Model(StrictModel):
     tier: Literal["frontier", "mid", "small"] = Field(
         description="Quality tier: frontier, mid or small."
     )
-    context_window_tokens: int = Field(
-        gt=0, description="Most input tokens one call may send; tokens, > 0."
+    context_window_tokens: Count = Field(
+        gt=0, le=100_000_000,
+        description="Most input tokens one call may send; tokens, (0, 1e8]."
     )
-    tokenizer_factor: float = Field(
+    tokenizer_factor: Real = Field(
         1.0,
         gt=0,
         le=10,
@@ -65,10 +69,10 @@ class ApiBackend(StrictModel):
     time_per_output_token_s: Dist = Field(
         description="Time per output token after the first; seconds, >= 0."
     )
-    requests_per_min: int | None = Field(
+    requests_per_min: Count | None = Field(
         None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
     )
-    tokens_per_min: int | None = Field(
+    tokens_per_min: Count | None = Field(
         None,
         ge=1,
         description="Input + output tokens per minute allowed; >= 1, omitted: none.",
@@ -79,28 +83,37 @@ class ToolService(StrictModel):
     """A retriever, search API, sandbox or database the agents call."""
 
     latency_s: Dist = Field(description="Time one call takes; seconds, >= 0.")
-    concurrency: int | None = Field(
+    concurrency: Count | None = Field(
         None, ge=1, description="Calls served at once; >= 1, omitted: unlimited."
     )
-    failure_prob: float = Field(
+    failure_prob: Real = Field(
         0.0, ge=0, lt=1, description="Chance one call fails; [0, 1)."
     )
-    max_retries: int = Field(
-        2, ge=0, description="Retries after a failed call before the task fails."
+    max_retries: Count = Field(
+        2, ge=0, le=100,
+        description="Retries after a failed call before the task fails; [0, 100]."
     )
-    usd_per_call: Decimal = Field(
-        Decimal(0), ge=0, description="Price of one call; USD, >= 0."
+    usd_per_call: Money = Field(
+        Decimal(0), ge=0, le=1000,
+        description="Price of one call; USD, [0, 1000], at most 12 decimals."
     )
+
+    @field_validator("usd_per_call")
+    @classmethod
+    def _whole_picodollars(cls, value: Decimal) -> Decimal:
+        if value * 10**12 % 1 != 0:
+            raise ValueError(f"found {value}; give at most 12 decimals (pico-USD)")
+        return value
 
 
 class _Profiles(StrictModel):
-    daily_profile: list[float] | None = Field(
+    daily_profile: list[Real] | None = Field(
         None,
         description=(
             "24 relative weights, hour 0 to 23 (normalised to mean 1); each >= 0."
         ),
     )
-    weekly_profile: list[float] | None = Field(
+    weekly_profile: list[Real] | None = Field(
         None,
         description="7 relative weights, Monday to Sunday (mean 1); each >= 0.",
     )
@@ -122,10 +135,10 @@ class PoissonArrivals(_Profiles):
     """Tasks arrive as a Poisson process shaped by daily and weekly profiles."""
 
     kind: Literal["poisson"] = Field(description="Arrival process kind.")
-    rate_per_s: float | None = Field(
+    rate_per_s: Real | None = Field(
         None, ge=0, description="Average arrival rate; tasks per second, >= 0."
     )
-    tasks_per_day: float | None = Field(
+    tasks_per_day: Real | None = Field(
         None, ge=0, description="Average tasks per day (instead of rate_per_s)."
     )
 
@@ -146,8 +159,8 @@ class PopulationArrivals(_Profiles):
     """A population of users, each starting tasks at a daily rate."""
 
     kind: Literal["population"] = Field(description="Arrival process kind.")
-    num_users: int = Field(ge=0, description="Users; >= 0.")
-    tasks_per_user_per_day: float = Field(
+    num_users: Count = Field(ge=0, description="Users; >= 0.")
+    tasks_per_user_per_day: Real = Field(
         ge=0, description="Tasks each user starts per day on average; >= 0."
     )
 
@@ -185,10 +198,11 @@ class Billing(StrictModel):
 class Scenario(StrictModel):
     """Everything one run needs."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="Names the report folder.")
+    name: str = Field(description="Names the report folder; ASCII letters, digits, "
+                      "'_' and '-', at most 64 characters.")
     description: str = Field("", description="What the scenario shows.")
-    seed: int = Field(0, ge=0, description="Seed of every random stream; >= 0.")
-    horizon_s: float = Field(
+    seed: Count = Field(0, ge=0, description="Seed of every random stream; >= 0.")
+    horizon_s: Real = Field(
         gt=0, le=400 * 86_400, description="Simulated time; seconds, (0, 400 days]."
     )
     start_weekday: Literal[WEEKDAYS] = Field(
@@ -216,16 +230,29 @@ class Scenario(StrictModel):
         min_length=1, description="Task types by name."
     )
 
+    @field_validator("name")
+    @classmethod
+    def _scenario_name(cls, value: str) -> str:
+        if not re.match(NAME_PATTERN, value):
+            raise ValueError(f"found {value!r}; a name {NAME_RULE}")
+        return value
+
     @field_validator("models", "backends", "tools", "task_types")
     @classmethod
     def _names(cls, value: dict) -> dict:
         for name in value:
-            if not re.match(NAME_PATTERN, name):
-                raise ValueError(
-                    f"name {name!r} must start with a letter or digit and use only "
-                    "letters, digits, '_', '.', '-'"
-                )
+            if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+                raise ValueError(f"found the name {name!r}; a name {NAME_RULE}")
         return value
+
+    @model_validator(mode="after")
+    def _bounded_run(self) -> Scenario:
+        expected = self.arrivals.mean_rate_per_s() * self.horizon_s
+        if expected > MAX_EXPECTED_TASKS:
+            raise ValueError(
+                f"arrivals and horizon_s: {expected:,.0f} tasks expected; at most "
+                f"{MAX_EXPECTED_TASKS:,} per run (shorten horizon_s or lower the rate)")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

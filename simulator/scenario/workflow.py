@@ -11,13 +11,12 @@ them between turns).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from simulator.scenario.base import Dist, StrictModel
+from simulator.scenario.base import Count, Dist, Money, Real, StrictModel
 
 
 class StepKind(str, Enum):
@@ -39,7 +38,7 @@ class Step(StrictModel):
 
     kind: StepKind = Field(description="plan, retrieve, tool, act, reflect or answer.")
     name: str | None = Field(None, description="Label shown in tables.")
-    probability: float = Field(
+    probability: Real = Field(
         1.0, ge=0, le=1, description="Chance the step runs at all (a branch); [0, 1]."
     )
     input_tokens: Dist = Field(
@@ -66,7 +65,7 @@ class Step(StrictModel):
     result_tokens: Dist = Field(
         0, description="Tokens the tool returns into the context; tokens, >= 0."
     )
-    fault_prob: float = Field(
+    fault_prob: Real = Field(
         0.0,
         ge=0,
         le=1,
@@ -101,10 +100,11 @@ class LoopSpec(StrictModel):
     iterations: Dist = Field(
         description="Times the body runs (rounded to a whole number); >= 0."
     )
-    max_iterations: int = Field(
-        50, ge=1, description="Cap on the drawn iteration count; >= 1."
+    max_iterations: Count = Field(
+        50, ge=1, le=10_000,
+        description="Cap on the drawn iteration count; [1, 10000]."
     )
-    probability: float = Field(
+    probability: Real = Field(
         1.0, ge=0, le=1, description="Chance the loop runs at all; [0, 1]."
     )
     steps: list[Node] = Field(min_length=1, description="The loop body.")
@@ -132,19 +132,21 @@ LoopSpec.model_rebuild()
 class Caps(StrictModel):
     """Limits that stop a task; a task stopped by a cap fails with that reason."""
 
-    max_llm_calls: int | None = Field(
-        None, ge=1, description="Most LLM calls per task; >= 1, omitted: none."
+    max_llm_calls: Count | None = Field(
+        None, ge=1, le=10_000,
+        description="Most LLM calls per task; [1, 10000], omitted: 10,000."
     )
-    max_tokens: int | None = Field(
+    max_tokens: Count | None = Field(
         None,
         ge=1,
         description="Most tokens (input + output) per task; >= 1, omitted: none.",
     )
-    max_usd: Decimal | None = Field(
+    max_usd: Money | None = Field(
         None, gt=0, description="Most USD per task (LLM calls); > 0, omitted: none."
     )
-    max_corrections: int = Field(
-        3, ge=0, description="Most self-corrections (redone blocks) per task; >= 0."
+    max_corrections: Count = Field(
+        3, ge=0, le=1000,
+        description="Most self-corrections (redone blocks) per task; [0, 1000]."
     )
 
 
@@ -165,16 +167,16 @@ class Route(StrictModel):
 class TaskType(StrictModel):
     """A kind of user-visible work and the workflow its agent runs."""
 
-    share: float = Field(
+    share: Real = Field(
         ge=0, le=1, description="Share of arrivals; [0, 1], shares sum to 1."
     )
-    system_prompt_tokens: int = Field(
+    system_prompt_tokens: Count = Field(
         0, ge=0, description="System prompt sent with every LLM call; tokens, >= 0."
     )
     user_input_tokens: Dist = Field(
         0, description="The user's request, first in the context; tokens, >= 0."
     )
-    cache_read_frac: float = Field(
+    cache_read_frac: Real = Field(
         0.0,
         ge=0,
         le=1,
@@ -186,7 +188,7 @@ class TaskType(StrictModel):
     route: Route = Field(description="Which backend serves the LLM calls.")
     workflow: list[Node] = Field(min_length=1, description="Steps and loops, in order.")
     caps: Caps = Field(default_factory=Caps, description="Per-task limits.")
-    latency_target_p95_s: float | None = Field(
+    latency_target_p95_s: Real | None = Field(
         None, gt=0, description="Target for p95 task latency; seconds, > 0."
     )
 

@@ -10,7 +10,10 @@ in one mapping is an error naming the key and both lines.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,8 @@ class _Constructor(yaml.constructor.SafeConstructor):
         text = self.construct_scalar(node).lower()
         if text.endswith("inf"):
             return float("-inf") if text.startswith("-") else float("inf")
+        if text == ".nan":
+            return float("nan")
         return float(text)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
@@ -66,6 +71,11 @@ class _Constructor(yaml.constructor.SafeConstructor):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise ScenarioError(
+                    f"{_source(key_node)}:{line}: a mapping key must be a plain "
+                    f"value, found {type(key).__name__}"
+                )
             if key in first_line:
                 raise ScenarioError(
                     f"{_source(key_node)}: duplicate key {key!r} at line {line} "
@@ -114,6 +124,8 @@ def parse_yaml(text: str, source: str = "<string>") -> Any:
         raise ScenarioError(f"{where}: not valid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
 
@@ -129,9 +141,35 @@ def read_yaml(path: Path) -> Any:
     return parse_yaml(text, source=str(path))
 
 
-def parse_scalar(text: str) -> Any:
+def parse_scalar(text: str, source: str = "--set") -> Any:
     """Parse one value from the command line (`--set path=value`) as YAML."""
-    return parse_yaml(text, source="--set")
+    return parse_yaml(text, source=source)
+
+
+class _CoreDumper(yaml.SafeDumper):
+    """Writes YAML that CoreLoader reads back to the same values."""
+
+    def represent_str(self, data: str) -> yaml.Node:
+        plain_is_text = not any(pattern.match(data) for pattern in
+                                (_BOOL, _NULL, _INT, _FLOAT))
+        style = None if plain_is_text else '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    def represent_decimal(self, data: Decimal) -> yaml.Node:
+        if data == data.to_integral_value():
+            return self.represent_int(int(data))
+        return self.represent_float(float(data))
+
+
+_CoreDumper.add_representer(str, _CoreDumper.represent_str)
+_CoreDumper.add_representer(Decimal, _CoreDumper.represent_decimal)
+_CoreDumper.add_representer(dt.date, lambda d, v: d.represent_str(v.isoformat()))
+_CoreDumper.add_multi_representer(Enum, lambda d, v: d.represent_str(v.value))
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text of plain data (with Decimals, dates, enums) that reloads exactly."""
+    return yaml.dump(data, Dumper=_CoreDumper, sort_keys=False, allow_unicode=True)
 
 
 def _source(node: yaml.Node) -> str:

@@ -17,7 +17,7 @@ nothing to the context; caches never expire within a task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.rng import Streams
 from simulator.scenario.base import Constant
@@ -27,6 +27,7 @@ from simulator.tools import UNIT, ToolDraws
 from simulator.workload.sampling import make_count_sampler, make_sampler
 
 MAX_ACTIONS_PER_TASK = 10_000
+MAX_VISITS_PER_TASK = 1_000_000
 NO_TOOL = -1
 _ZERO = Constant(dist="constant", value=0)
 
@@ -49,15 +50,20 @@ class Action:
     tool: int
     tool_latencies_s: tuple[float, ...]
     tool_ok: bool
+    corrects: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A task's actions, and whether expansion stopped at the LLM-call cap."""
+    """A task's actions, and why expansion stopped early, if it did.
+
+    `stop_reason` is "cap_llm_calls" when the task would exceed its
+    `max_llm_calls`, or "plan_limit" when it would exceed MAX_ACTIONS_PER_TASK
+    actions or MAX_VISITS_PER_TASK workflow nodes visited.
+    """
 
     actions: tuple[Action, ...]
-    capped: bool
-    num_corrections: int
+    stop_reason: str | None
 
 
 class _StepDraws:
@@ -100,36 +106,45 @@ class TaskPlanner:
         state.context = self.task_type.system_prompt_tokens + self.user_input()
         state.prefix = self.task_type.system_prompt_tokens
         self._expand(self.task_type.workflow, state)
-        return Plan(tuple(state.actions), state.capped, state.corrections)
+        return Plan(tuple(state.actions), state.stop_reason)
 
     def _expand(self, nodes: list, state: _PlanState) -> None:
         position = 0
-        while position < len(nodes) and not state.stopped:
+        while position < len(nodes) and not state.ended:
             node = nodes[position]
             position += 1
+            state.visits += 1
+            if state.visits > MAX_VISITS_PER_TASK:
+                state.stop("plan_limit")
+                return
             if isinstance(node, Loop):
                 spec = node.loop
                 if spec.probability < 1 and self.chance() >= spec.probability:
                     continue
                 times = min(self.loop_counts[id(node)](), spec.max_iterations)
                 for _ in range(times):
+                    if state.ended:
+                        return
                     self._expand(spec.steps, state)
                 continue
             if node.probability < 1 and self.chance() >= node.probability:
                 continue
-            self._plan_step(self.steps[id(node)], state)
+            if not self._plan_step(self.steps[id(node)], state):
+                return
             if (node.fault_prob > 0 and self.chance() < node.fault_prob
                     and state.corrections < state.max_corrections):
                 state.corrections += 1
+                state.actions[-1] = replace(state.actions[-1], corrects=True)
                 position = 0
 
-    def _plan_step(self, draws: _StepDraws, state: _PlanState) -> None:
+    def _plan_step(self, draws: _StepDraws, state: _PlanState) -> bool:
+        """Append one action; False when the plan must end here."""
         step = draws.step
         tokens_in = cached = out = reasoning = 0
         if step.makes_llm_call:
             if state.num_calls == state.max_calls:
-                state.capped = state.stopped = True
-                return
+                state.stop(state.calls_reason)
+                return False
             tokens_in = state.context + draws.input_tokens()
             cached = int(state.cache_frac * state.prefix + 0.5)
             visible = draws.output_tokens()
@@ -148,10 +163,11 @@ class TaskPlanner:
         state.actions.append(Action(draws.index, draws.kind, step.makes_llm_call,
                                     tokens_in, cached, out, reasoning, tool,
                                     latencies, ok))
-        if len(state.actions) >= MAX_ACTIONS_PER_TASK:
-            state.capped = state.stopped = True
         if not ok:
-            state.stopped = True
+            state.ended = True
+        elif len(state.actions) >= MAX_ACTIONS_PER_TASK:
+            state.stop("plan_limit")
+        return not state.ended
 
     def _index_nodes(self, nodes: list, prefix: str, streams: Streams,
                      counter: list[int]) -> None:
@@ -175,11 +191,19 @@ class _PlanState:
         self.prefix = 0
         self.num_calls = 0
         self.corrections = 0
-        self.capped = False
-        self.stopped = False
+        self.visits = 0
+        self.ended = False
+        self.stop_reason: str | None = None
         self.cache_frac = task_type.cache_read_frac
         self.max_corrections = task_type.caps.max_corrections
         self.max_calls = task_type.caps.max_llm_calls or MAX_ACTIONS_PER_TASK
+        self.calls_reason = ("cap_llm_calls" if task_type.caps.max_llm_calls
+                             else "plan_limit")
+
+    def stop(self, reason: str) -> None:
+        """End the plan early for `reason`."""
+        self.stop_reason = reason
+        self.ended = True
 
 
 def build_planners(scenario: Scenario, streams: Streams) -> list[TaskPlanner]:

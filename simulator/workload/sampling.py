@@ -3,6 +3,8 @@
 Each sampler owns one random stream and draws SAMPLE_BLOCK values per numpy
 call; because no other consumer shares the stream, block drawing gives the same
 sequence as drawing one value at a time, only faster.
+Limitations: draws are clipped to [0, 1e9] (seconds or tokens), so a heavy
+tail cannot produce an infinite duration or an unbillable token count.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from simulator.rng import SAMPLE_BLOCK
 from simulator.scenario.base import (
+    MAX_VALUE,
     Constant,
     Empirical,
     Exponential,
@@ -34,7 +37,8 @@ class Sampler:
     def __call__(self) -> float:
         index = self._next
         if index == len(self._values):
-            self._values = self._block(SAMPLE_BLOCK).tolist()
+            block = self._block(SAMPLE_BLOCK)
+            self._values = np.clip(block, 0.0, MAX_VALUE).tolist()
             index = 0
         self._next = index + 1
         return self._values[index]

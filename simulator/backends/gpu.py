@@ -1,0 +1,195 @@
+"""GPU replicas that batch sequences, and the pool that queues calls for them.
+
+A pool holds `replicas` identical replicas; each serves up to
+`max_concurrency` sequences at once. Calls wait in one first-come
+first-served queue for a free slot on any replica (the least busy, lowest
+index first). Two performance models:
+
+- `batched`: a sequence first prefills its uncached input at
+  `prefill_tokens_per_s`, which yields its first token; it then decodes its
+  remaining output tokens one per iteration. An iteration of a replica
+  decoding b sequences takes `base_s + per_sequence_s * b`, so every decoding
+  sequence advances at 1 / (base_s + per_sequence_s * b) tokens per second and
+  the replica's throughput rises with b towards 1 / per_sequence_s. Prefills
+  run one at a time and pause decoding while they run (prefill first, as
+  engines without chunked prefill schedule).
+- `service_time`: a sequence holds its slot for a drawn service time, whatever
+  else runs; with one slot per replica and exponential times this is M/M/c.
+
+Decoding is tracked with a work clock (tokens each decoding sequence has
+produced since the clock started), so a batch change costs O(log b), not O(b).
+Limitations: no chunked prefill, no preemption or KV-cache swapping, no
+prefix cache reuse across calls beyond the cached-token count the plan gives,
+replicas never fail.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+
+import simpy
+
+EPSILON_TOKENS = 1e-9
+
+
+class Sequence:
+    """One LLM call on a GPU pool, with the instants the pool records."""
+
+    __slots__ = ("prefill_tokens", "decode_tokens", "service_s", "requested_at",
+                 "started_at", "first_token_at", "finished_at", "replica", "done")
+
+    def __init__(self, env: simpy.Environment, prefill_tokens: int,
+                 decode_tokens: int, service_s: float) -> None:
+        self.prefill_tokens = prefill_tokens
+        self.decode_tokens = decode_tokens
+        self.service_s = service_s
+        self.requested_at = env.now
+        self.started_at = float("nan")
+        self.first_token_at = float("nan")
+        self.finished_at = float("nan")
+        self.replica = -1
+        self.done = env.event()
+
+
+class Replica:
+    """One replica: its prefill queue, decoding batch and work clock."""
+
+    def __init__(self, env: simpy.Environment, index: int, pool: GpuPool) -> None:
+        self.env = env
+        self.index = index
+        self.pool = pool
+        self.active = 0
+        self.prefills: deque[Sequence] = deque()
+        self.prefilling: Sequence | None = None
+        self.decoding: list[tuple[float, int, Sequence]] = []
+        self.work = 0.0
+        self.updated_at = 0.0
+        self.version = 0
+        self.counter = 0
+
+    def admit(self, sequence: Sequence) -> None:
+        """Start serving a sequence in a free slot."""
+        sequence.started_at = self.env.now
+        sequence.replica = self.index
+        self.active += 1
+        if self.pool.service_model is not None:
+            sequence.first_token_at = self.env.now
+            self.env.timeout(sequence.service_s).callbacks.append(
+                lambda _event, s=sequence: self._finish(s))
+            return
+        self._advance()
+        self.prefills.append(sequence)
+        if self.prefilling is None:
+            self._start_prefill()
+
+    def _rate(self) -> float:
+        """Tokens per second of each decoding sequence now."""
+        return 1.0 / (self.pool.base_s + self.pool.per_sequence_s * len(self.decoding))
+
+    def _advance(self) -> None:
+        now = self.env.now
+        if self.decoding and self.prefilling is None:
+            self.work += (now - self.updated_at) * self._rate()
+        self.updated_at = now
+
+    def _start_prefill(self) -> None:
+        sequence = self.prefills.popleft()
+        self.prefilling = sequence
+        self.version += 1
+        duration = sequence.prefill_tokens / self.pool.prefill_tokens_per_s
+        self.env.timeout(duration).callbacks.append(self._prefill_done)
+
+    def _prefill_done(self, _event: simpy.Event) -> None:
+        sequence = self.prefilling
+        self.prefilling = None
+        self.updated_at = self.env.now
+        sequence.first_token_at = self.env.now
+        if sequence.decode_tokens <= 0:
+            self._finish(sequence)
+        else:
+            self.counter += 1
+            heapq.heappush(self.decoding, (self.work + sequence.decode_tokens,
+                                           self.counter, sequence))
+        if self.prefills:
+            self._start_prefill()
+        else:
+            self._schedule_completion()
+
+    def _schedule_completion(self) -> None:
+        self.version += 1
+        if not self.decoding or self.prefilling is not None:
+            return
+        delay = max(self.decoding[0][0] - self.work, 0.0) / self._rate()
+        version = self.version
+        self.env.timeout(delay).callbacks.append(
+            lambda _event: self._complete(version))
+
+    def _complete(self, version: int) -> None:
+        if version != self.version:
+            return
+        self._advance()
+        while self.decoding and self.decoding[0][0] <= self.work + EPSILON_TOKENS:
+            _, _, sequence = heapq.heappop(self.decoding)
+            self._finish(sequence)
+        if self.prefilling is None:
+            self._schedule_completion()
+
+    def _finish(self, sequence: Sequence) -> None:
+        sequence.finished_at = self.env.now
+        self.active -= 1
+        sequence.done.succeed()
+        self.pool.slot_freed(self)
+
+
+class GpuPool:
+    """Replicas of one model behind one first-come first-served queue."""
+
+    def __init__(self, env: simpy.Environment, *, replicas: int, max_concurrency: int,
+                 prefill_tokens_per_s: float = 1.0, base_s: float = 1.0,
+                 per_sequence_s: float = 0.0,
+                 service_model: Callable[[], float] | None = None) -> None:
+        if replicas < 1:
+            raise ValueError(f"replicas must be >= 1, got {replicas}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if service_model is None and (prefill_tokens_per_s <= 0 or base_s <= 0
+                                      or per_sequence_s < 0):
+            raise ValueError("prefill_tokens_per_s and base_s must be > 0, "
+                             "per_sequence_s >= 0")
+        self.env = env
+        self.max_concurrency = max_concurrency
+        self.prefill_tokens_per_s = prefill_tokens_per_s
+        self.base_s = base_s
+        self.per_sequence_s = per_sequence_s
+        self.service_model = service_model
+        self.replicas = [Replica(env, i, self) for i in range(replicas)]
+        self.waiting: deque[Sequence] = deque()
+        self.in_service: dict[Sequence, None] = {}
+
+    def request(self, prefill_tokens: int, decode_tokens: int) -> Sequence:
+        """Queue one call; its `done` event fires when the last token is out."""
+        service_s = self.service_model() if self.service_model is not None else 0.0
+        sequence = Sequence(self.env, prefill_tokens, decode_tokens, service_s)
+        replica = min(self.replicas, key=lambda r: r.active)
+        if replica.active < self.max_concurrency and not self.waiting:
+            self._start(replica, sequence)
+        else:
+            self.waiting.append(sequence)
+        return sequence
+
+    def slot_freed(self, replica: Replica) -> None:
+        """Give a freed slot to the call waiting longest."""
+        if self.waiting:
+            self._start(replica, self.waiting.popleft())
+
+    def unfinished(self) -> list[Sequence]:
+        """Calls queued or in service, oldest request first."""
+        return sorted([*self.in_service, *self.waiting],
+                      key=lambda s: s.requested_at)
+
+    def _start(self, replica: Replica, sequence: Sequence) -> None:
+        self.in_service[sequence] = None
+        sequence.done.callbacks.append(lambda _e: self.in_service.pop(sequence))
+        replica.admit(sequence)
