@@ -10,6 +10,8 @@ import pytest
 
 import simulator
 from simulator.economics.bill import run_bill
+from simulator.rng import Streams
+from simulator.workload.plans import build_planners
 from tests.conftest import build, run_at, tiny
 
 
@@ -240,9 +242,6 @@ def test_plan_limit_without_a_call_cap():
     chat["workflow"] = [{"loop": {"iterations": 10_000, "max_iterations": 10_000,
                                   "steps": [{"kind": "act", "output_tokens": 1}]}},
                         {"kind": "act", "output_tokens": 1}]
-    from simulator.workload.plans import build_planners
-    from simulator.rng import Streams
-
     plan = build_planners(build(data), Streams(0))[0].draw()
     assert len(plan.actions) == 10_000 and plan.stop_reason == "plan_limit"
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from simulator.economics.bill import allocate_cents, run_bill
+from simulator.economics.bill import allocate_cents, run_bill, task_costs_pusd
 from simulator.economics.pricing import call_cost_usd, format_usd
 from simulator.scenario import TokenPrices
 from tests.conftest import build, run_at, tiny
@@ -96,3 +96,15 @@ def test_failed_calls_are_not_billed():
     assert run.calls["status"].tolist() == [1]
     assert run_bill(run).total_usd == 0
     assert np.all(run.tasks["status"] == 1)
+
+
+def test_huge_costs_stay_exact():
+    """Costs beyond int64 pico-dollars are summed exactly, never wrapped."""
+    data = tiny()
+    data["backends"]["api"]["time_per_output_token_s"] = 0
+    data["task_types"]["chat"]["workflow"][0]["output_tokens"] = 1e9
+    data["task_types"]["chat"]["workflow"][0]["reasoning_tokens"] = 1e9
+    run = run_at(build(data), [0.0, 1.0, 2.0])
+    costs = task_costs_pusd(run)
+    assert [int(c) for c in costs] == [(100 * 3 + 2 * 10**9 * 15) * 10**6] * 3
+    assert run_bill(run).total_usd == Decimal(3 * (100 * 3 + 2 * 10**9 * 15)) / 10**6

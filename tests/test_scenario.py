@@ -8,8 +8,8 @@ import pytest
 
 from simulator.errors import ScenarioError
 from simulator.scenario import Scenario, apply_overrides, dump_resolved
-from simulator.scenario.yamlio import parse_yaml
-from tests.conftest import build, tiny
+from simulator.scenario.yamlio import parse_yaml, read_yaml
+from tests.conftest import ROOT, build, tiny
 
 
 def _problems(data: dict) -> list[str]:
@@ -163,3 +163,50 @@ def test_field_and_reference_problems_reported_together():
         "test: task_types.chat.route.default: found 'gpt', which is not defined; "
         "allowed: api",
     ]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"seed": True}, "seed: must be a number, found bool True"),
+    ({"horizon_s": "3600"}, "horizon_s: must be a number, found str '3600'"),
+    ({"horizon_s": float("nan")}, "horizon_s: found nan; must be a finite number"),
+    ({"name": "v1.5"}, "name: found 'v1.5'; a name must start with an ASCII letter"),
+    ({"arrivals": {"kind": "population", "num_users": 10**12,
+                   "tasks_per_user_per_day": 1}},
+     "arrivals and horizon_s: 41,666,666,667 tasks expected; at most 50,000,000"),
+])
+def test_type_and_size_problems(change, message):
+    """Text, booleans, NaN, dotted names and oversized runs are refused by name."""
+    assert any(message in problem for problem in _problems(tiny(**change)))
+
+
+def test_distribution_problems_are_explained():
+    """A distribution without dist:, or as text, says what to write instead."""
+    data = tiny()
+    step = data["task_types"]["chat"]["workflow"][0]
+    step["output_tokens"] = {"value": 3}
+    assert "without dist:; name one of constant, uniform" in _problems(data)[0]
+    step["output_tokens"] = {"dist": "exponential", "mean": 1e12}
+    assert "output_tokens.mean: found 1000000000000.0; must be less than or equal" \
+        in _problems(data)[0]
+
+
+def test_nested_paths_keep_the_loop_level():
+    """A problem inside a loop is reported with its full path."""
+    data = tiny()
+    data["task_types"]["chat"]["workflow"] = [{"loop": {"iterations": 1, "steps": [
+        {"kind": "tool", "tool": "nope", "output_tokens": 1}]}}]
+    assert _problems(data) == [
+        "test: task_types.chat.workflow[0].loop.steps[0].tool: found 'nope', which "
+        "is not defined; allowed: none defined"]
+
+
+def test_shipped_scenarios_match_the_json_schema():
+    """The schema `flipsim schema` prints accepts every shipped scenario."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = Scenario.model_json_schema(by_alias=True)
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        jsonschema.validate(read_yaml(path), schema)
+    per_k = tiny()
+    per_k["backends"]["api"]["prices"] = {"input_usd_per_ktok": 0.003,
+                                          "output_usd_per_token": 0.000015}
+    jsonschema.validate(per_k, schema)

@@ -30,6 +30,7 @@ from simulator.scenario.prices import TOKENS_PER_MTOK
 from simulator.workload.arrivals import expected_arrivals_in_month
 
 CENT = Decimal("0.01")
+NANO = Decimal("1e-9")
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,11 @@ class Bill:
                               self.shown_total_usd())
 
     def scaled(self, factor: Decimal, period: str) -> Bill:
-        """The same lines times `factor`, for another period."""
+        """The same lines times `factor`, for another period, to the nano-dollar."""
         return Bill(period, tuple(
-            replace(line, quantity=line.quantity * factor,
-                    amount_usd=line.amount_usd * factor) for line in self.lines))
+            replace(line, quantity=(line.quantity * factor).quantize(NANO),
+                    amount_usd=(line.amount_usd * factor).quantize(NANO))
+            for line in self.lines))
 
 
 def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
@@ -79,8 +81,10 @@ def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
     left = int((total - sum(floors, Decimal(0))) / CENT)
     by_remainder = sorted(range(len(amounts)),
                           key=lambda i: (amounts[i] - floors[i], -i), reverse=True)
-    for index in by_remainder[:max(left, 0)]:
-        floors[index] += CENT
+    step = CENT if left >= 0 else -CENT
+    order = by_remainder if left >= 0 else by_remainder[::-1]
+    for position in range(abs(left) if order else 0):
+        floors[order[position % len(order)]] += step
     return floors
 
 
@@ -127,11 +131,14 @@ def monthly_bill(run: RunResult) -> Bill:
 def task_costs_pusd(run: RunResult) -> np.ndarray:
     """Cost of each task (LLM calls and tool calls) in pico-USD."""
     rates = backend_rates(run.scenario)
-    costs = np.zeros(len(run.tasks["task_id"]), dtype=np.int64)
-    np.add.at(costs, run.calls["task_id"], call_costs_pusd(run.calls, rates))
+    call_costs = call_costs_pusd(run.calls, rates)
+    costs = np.zeros(len(run.tasks["task_id"]), dtype=call_costs.dtype)
+    if costs.dtype == object:
+        costs[:] = 0
+    np.add.at(costs, run.calls["task_id"], call_costs)
     tool_prices = np.array([int(t.usd_per_call * PICO_PER_USD)
                             for t in run.scenario.tools.values()] or [0],
-                           dtype=np.int64)
+                           dtype=costs.dtype)
     if len(run.tool_calls["tool"]):
         np.add.at(costs, run.tool_calls["task_id"],
                   tool_prices[run.tool_calls["tool"].astype(np.intp)])
@@ -142,6 +149,7 @@ def _token_line(backend: str, model: str, token_class: str, tokens: int,
                 rates: TokenRates) -> BillLine:
     pusd_per_token = getattr(rates, token_class)
     usd_per_mtok = Decimal(pusd_per_token * TOKENS_PER_MTOK) / PICO_PER_USD
-    return BillLine(backend, model, f"{token_class} tokens", Decimal(tokens),
+    item = f"{token_class.replace('_', ' ')} tokens"
+    return BillLine(backend, model, item, Decimal(tokens),
                     "tokens", usd_per_mtok,
                     Decimal(tokens * pusd_per_token) / PICO_PER_USD)

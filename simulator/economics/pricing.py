@@ -22,6 +22,7 @@ from simulator.scenario.schema import Scenario
 PICO_PER_USD = 10**12
 PICO_PER_TOKEN_PER_USD_PER_MTOK = PICO_PER_USD // TOKENS_PER_MTOK
 TOKEN_CLASSES = ("input", "cached_input", "output")
+INT64_SAFE = 2**62  # sums below this leave int64 headroom for tool charges
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,28 @@ def call_cost_usd(prices: TokenPrices, tokens_in: int, tokens_cached: int,
 
 def call_costs_pusd(calls: dict[str, np.ndarray], rates: list[TokenRates]
                     ) -> np.ndarray:
-    """Cost of every recorded call in pico-USD; failed calls cost 0."""
+    """Cost of every recorded call in pico-USD; failed calls cost 0.
+
+    int64 when no sum of these costs can overflow it, else exact Python ints.
+    """
+    dtype = money_dtype(calls, rates)
     backend = calls["backend"].astype(np.intp)
     table = np.array([[r.input, r.cached_input, r.output] for r in rates],
-                     dtype=np.int64).reshape(-1, 3)
-    fresh = calls["tokens_in"] - calls["tokens_cached"]
-    cost = (fresh * table[backend, 0] + calls["tokens_cached"] * table[backend, 1]
-            + calls["tokens_out"] * table[backend, 2])
-    return np.where(calls["status"] == 0, cost, 0)
+                     dtype=dtype).reshape(-1, 3)
+    tokens_in, cached, out = (calls[name].astype(dtype) for name in
+                              ("tokens_in", "tokens_cached", "tokens_out"))
+    cost = ((tokens_in - cached) * table[backend, 0] + cached * table[backend, 1]
+            + out * table[backend, 2])
+    return np.where(calls["status"] == 0, cost, 0).astype(dtype)
+
+
+def money_dtype(calls: dict[str, np.ndarray], rates: list[TokenRates]) -> type:
+    """np.int64 when every sum of call costs fits in it, else object (exact)."""
+    if not len(calls["tokens_in"]) or not rates:
+        return np.int64
+    top_rate = max(max(r.input, r.cached_input, r.output) for r in rates)
+    tokens = int(calls["tokens_in"].sum()) + int(calls["tokens_out"].sum())
+    return np.int64 if tokens * top_rate < INT64_SAFE else object
 
 
 def to_usd(pusd: int | np.integer) -> Decimal:

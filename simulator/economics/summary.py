@@ -17,6 +17,7 @@ import numpy as np
 
 from simulator.economics.bill import (
     Bill,
+    allocate_cents,
     month_factor,
     monthly_bill,
     run_bill,
@@ -61,7 +62,7 @@ def summarize(run: RunResult, version: str) -> dict:
                           "hours": scenario.billing.hours(),
                           "month_factor": float(factor)},
         "tasks": _outcomes(tasks, np.ones(len(tasks["status"]), dtype=bool)),
-        "task_types": _task_types(run, costs, factor),
+        "task_types": _task_types(run, costs, factor, month_bill),
         "calls": _calls(run),
         "tools": _tools(run),
         "bill": bill_dict(window_bill),
@@ -83,10 +84,11 @@ def bill_dict(bill: Bill) -> dict:
         "lines": [{"backend": line.backend, "model": line.model, "item": line.item,
                    "quantity": float(line.quantity), "unit": line.unit,
                    "unit_price_usd": float(line.unit_price_usd),
-                   "amount_usd": float(cents), "exact_amount_usd": str(line.amount_usd)}
+                   "amount_usd": float(cents),
+                   "exact_amount_usd": _exact(line.amount_usd)}
                   for line, cents in zip(bill.lines, shown, strict=True)],
         "total_usd": float(bill.shown_total_usd()),
-        "exact_total_usd": str(bill.total_usd),
+        "exact_total_usd": _exact(bill.total_usd),
     }
 
 
@@ -104,9 +106,11 @@ def _outcomes(tasks: dict, mask: np.ndarray) -> dict:
             "conserved": arrived == completed + failed + in_flight}
 
 
-def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal) -> dict:
+def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
+                month_bill: Bill) -> dict:
     scenario, tasks = run.scenario, run.tasks
-    per_type = {}
+    per_type: dict[str, dict] = {}
+    monthly: list[Decimal] = []
     for index, (name, spec) in enumerate(scenario.task_types.items()):
         mask = tasks["task_type"] == index
         ended = mask & (tasks["status"] != IN_FLIGHT)
@@ -134,13 +138,17 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal) -> dict:
             "cost_per_completed_task_usd": (_round(ended_spend / int(done.sum()))
                                             if done.any() else None),
             "spend_usd": _round(spend),
-            "monthly_spend_usd": _round(spend * factor, 2),
+            "monthly_spend_usd": None,  # filled below, in cents that add up
             "latency_s": {key: p.as_dict() for key, p in pct.items()},
             "mean_latency_s": _mean(latency),
             "latency_target_p95_s": target,
             "latency_target_met": met,
         })
         per_type[name] = entry
+        monthly.append(spend * factor)
+    shown = allocate_cents(monthly, month_bill.shown_total_usd())
+    for entry, cents in zip(per_type.values(), shown, strict=True):
+        entry["monthly_spend_usd"] = float(cents)
     _add_multipliers(per_type, scenario.baseline_task_type)
     return per_type
 
@@ -264,6 +272,13 @@ def _warnings(summary: dict) -> list[str]:
             found.append(f"task type {name}: {p95['num_samples']} completed tasks "
                          "are too few for a p95")
     return found
+
+
+def _exact(amount: Decimal) -> str:
+    """An exact amount as plain digits, at least to the cent: '12.50', '0.000105'."""
+    text = format(amount.normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def _mean(values: np.ndarray, digits: int = 6) -> float | None:

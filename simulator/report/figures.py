@@ -12,6 +12,7 @@ type; charts are static images, not interactive.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -33,13 +34,15 @@ FIGURE_SIZE_IN = (8.0, 4.6)
 BAR_HEIGHT_IN = 0.55  # horizontal bar charts grow with their number of bars
 LOG_SPREAD = 100  # log axis once the largest value exceeds 100x the smallest
 CDF_POINTS = 2000
-ITEM_COLOURS = {"input tokens": "#4e79a7", "cached_input tokens": "#a0cbe8",
+ITEM_COLOURS = {"input tokens": "#4e79a7", "cached input tokens": "#a0cbe8",
                 "output tokens": "#f28e2b", "calls": "#59a14f"}
-ITEM_LABELS = {"input tokens": "input tokens", "cached_input tokens":
+ITEM_LABELS = {"input tokens": "input tokens", "cached input tokens":
                "cached input tokens", "output tokens": "output tokens",
                "calls": "tool calls"}
 TYPE_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+                "#1f3b5c", "#8c4a0c", "#7a1f24", "#2f6b66", "#2b5a24",
+                "#8a7316", "#5e3a57", "#b8535e", "#4d372b", "#6b6660")
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,10 @@ def plot_bill_by_backend(run: RunResult, summary: dict, path: Path) -> None:
         _no_data(axes)
     else:
         _stacked_bars(axes, owners, amounts)
-        exact = {owner: Decimal(0) for owner in owners}
+        shown = {owner: Decimal(0) for owner in owners}  # cents that add up
         for line in bill["lines"]:
-            exact[_bill_owner(line)] += Decimal(line["exact_amount_usd"])
-        _bar_labels(axes, [format_usd(exact[owner]) for owner in owners])
+            shown[_bill_owner(line)] += Decimal(repr(line["amount_usd"]))
+        _bar_labels(axes, [format_usd(shown[owner]) for owner in owners])
         axes.set_xlabel("cost (USD per month)")
         axes.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4,
@@ -219,7 +222,9 @@ def _figure(bars: int | None = None) -> tuple[Figure, Axes]:
 
 def _save(figure: Figure, path: Path) -> None:
     """Lay out, write a metadata-free PNG, and drop the figure."""
-    figure.tight_layout()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # crowded axes: bbox copes
+        figure.tight_layout()
     figure.savefig(path, format="png", dpi=DPI, bbox_inches="tight",
                    pad_inches=0.15, metadata={"Software": None})
     figure.clear()
@@ -286,8 +291,10 @@ def _column_chart(axes: Axes, values: dict[str, float], summary: dict,
         axes.set_ylim(min(positive) / 2, max(positive) * 4)
     else:
         axes.set_ylim(0, max([*heights, 0]) * 1.15 or 1)
-    if len(names) > 4:
-        axes.tick_params(axis="x", labelrotation=20)
+    if len(names) > 4 or max(len(name) for name in names) > 14:
+        axes.tick_params(axis="x", labelrotation=30)
+        for label in axes.get_xticklabels():
+            label.set_horizontalalignment("right")
 
 
 def _type_colours(names: list[str], summary: dict) -> list[str]:

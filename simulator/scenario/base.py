@@ -21,6 +21,7 @@ from pydantic import (
 
 Z_90 = 1.2815515655446004  # standard normal quantile at 0.90
 MAX_VALUE = 1e9  # the largest value a distribution parameter may take
+DIST_KINDS = ("constant", "uniform", "exponential", "lognormal", "empirical")
 
 
 def _number_only(value: object) -> object:
@@ -168,12 +169,21 @@ class Empirical(StrictModel):
 def _number_is_constant(value: object) -> object:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "constant", "value": value}
+    if isinstance(value, (str, bool)) or value is None:
+        raise ValueError(f"found {value!r}; give a number or a mapping with dist: "
+                         f"one of {', '.join(DIST_KINDS)}")
+    if isinstance(value, dict) and "dist" not in value:
+        raise ValueError(f"found {value!r} without dist:; name one of "
+                         f"{', '.join(DIST_KINDS)}, or give a plain number")
     return value
 
 
+_Distributions = Constant | Uniform | Exponential | Lognormal | Empirical
 Dist = Annotated[
-    Constant | Uniform | Exponential | Lognormal | Empirical,
+    _Distributions,
     Field(discriminator="dist"),
-    BeforeValidator(_number_is_constant),
+    BeforeValidator(_number_is_constant,
+                    json_schema_input_type=Annotated[float, Field(ge=0)]
+                    | Annotated[_Distributions, Field(discriminator="dist")]),
 ]
 """A distribution: a number (constant) or a mapping with `dist:` naming its kind."""

@@ -82,7 +82,8 @@ def describe_errors(exc: ValidationError) -> list[str]:
     for error in exc.errors(include_url=False):
         path = _path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        message = message.replace("Input should be", "must be")
+        message = message.replace("Input should be", "must be").replace(
+            "List should have", "must have")
         value = error.get("input")
         if error["type"] == "missing":
             lines.append(f"{path}: missing; this field is required")
@@ -107,6 +108,8 @@ def dump_resolved(scenario: Scenario, version: str) -> str:
 
 
 def _suggestion(name: str) -> str:
+    if name in _field_names():
+        return " (a field of another section)"
     close = difflib.get_close_matches(name, _field_names(), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -121,17 +124,19 @@ def _field_names() -> tuple[str, ...]:
 
 
 def _path(loc: tuple) -> str:
+    """A dotted field path, without the union tags pydantic adds to `loc`."""
     parts: list[str] = []
-    previous = None
+    previous, dropped = None, False
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in _TAGS and previous not in _CONTAINERS:
-            pass
-        elif item.startswith(("function-", "tagged-union[")):
-            pass
+            dropped = False
+        elif (item in _TAGS and previous not in _CONTAINERS and not dropped) or (
+                item == "[key]" or item.startswith(("function-", "tagged-union["))):
+            dropped = True
         else:
             parts.append(("." if parts else "") + item)
+            dropped = False
         previous = item
     text = "".join(parts) or "(top level)"
     return text.removesuffix(".value") if loc[-2:] == ("constant", "value") else text

@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from simulator.scenario.base import Money, StrictModel
 
@@ -25,8 +25,26 @@ _SCALE = {"_usd_per_mtok": Decimal(1), "_usd_per_ktok": Decimal(1000),
 _CLASSES = ("input", "cached_input", "output")
 
 
+def _schema_spellings(schema: dict) -> None:
+    """List the per-1K and per-token spellings in the JSON Schema too."""
+    properties = schema["properties"]
+    for token_class in _CLASSES:
+        for suffix, unit in (("_usd_per_ktok", "1K tokens"),
+                             ("_usd_per_token", "token")):
+            properties[f"{token_class}{suffix}"] = {
+                "type": "number", "minimum": 0,
+                "description": f"The {token_class} price in USD per {unit}, instead "
+                               f"of {token_class}_usd_per_mtok."}
+    schema.pop("required", None)
+
+
 class TokenPrices(StrictModel):
-    """Prices of one model behind a pay-per-token API, USD per 1M tokens."""
+    """Prices of one model behind a pay-per-token API, USD per 1M tokens.
+
+    Each price may be written per 1M tokens, per 1K tokens or per token.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_schema_spellings)
 
     input_usd_per_mtok: Money = Field(
         ge=0,

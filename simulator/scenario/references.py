@@ -26,9 +26,9 @@ def reference_problems(data: Any) -> list[str]:
     shares = []
     for name, task_type in _items(data, "task_types"):
         problems += _route_problems(name, task_type.get("route"), backends)
-        for tool in _tools_used(task_type.get("workflow")):
+        for where, tool in _tools_used(task_type.get("workflow"), "workflow"):
             if tools is not None and tool not in tools:
-                problems.append(_missing(f"task_types.{name}.workflow tool", tool,
+                problems.append(_missing(f"task_types.{name}.{where}.tool", tool,
                                          tools))
         shares.append(task_type.get("share"))
     if shares and all(_is_number(s) for s in shares):
@@ -58,16 +58,17 @@ def _route_problems(name: str, route: Any, backends: set[str] | None) -> list[st
     return found
 
 
-def _tools_used(nodes: Any) -> list[str]:
-    found: list[str] = []
-    for node in nodes if isinstance(nodes, list) else ():
+def _tools_used(nodes: Any, path: str) -> list[tuple[str, str]]:
+    """(step path, tool name) of every step naming a tool."""
+    found: list[tuple[str, str]] = []
+    for index, node in enumerate(nodes if isinstance(nodes, list) else ()):
         if not isinstance(node, dict):
             continue
         loop = node.get("loop")
         if isinstance(loop, dict):
-            found += _tools_used(loop.get("steps"))
+            found += _tools_used(loop.get("steps"), f"{path}[{index}].loop.steps")
         elif isinstance(node.get("tool"), str):
-            found.append(node["tool"])
+            found.append((f"{path}[{index}]", node["tool"]))
     return found
 
 
