@@ -121,12 +121,13 @@ def _print_summary(summary: dict) -> None:
     for heading in ("task type", "tasks", "done / failed / in flight",
                     "LLM calls / task", "tokens / task", "multiplier",
                     "cost / task", "monthly spend", "p50 / p95 latency (s)"):
-        table.add_column(heading, justify="right" if heading != "task type" else "left")
+        table.add_column(heading, justify="right" if heading != "task type" else "left",
+                         overflow="fold")
     for name, entry in summary["task_types"].items():
         latency = entry["latency_s"]
         table.add_row(
-            name, str(entry["arrived"]),
-            f"{entry['completed']} / {entry['failed']} / {entry['in_flight']}",
+            name, f"{entry['arrived']:,}",
+            f"{entry['completed']:,} / {entry['failed']:,} / {entry['in_flight']:,}",
             _num(entry["llm_calls_per_task"], 1),
             _num(entry["tokens_per_completed_task"], 0),
             "-" if entry["compute_multiplier"] is None

@@ -261,6 +261,10 @@ def _warnings(summary: dict) -> list[str]:
                          f"{tool['offered_load_frac']:.2f} of its slots; its queue "
                          "grows without bound and no mean wait is given")
     tasks = summary["tasks"]
+    if not tasks["arrived"]:
+        found.append("no task arrived in the simulated window, so every figure is "
+                     "empty and the monthly bill is $0; lengthen horizon_s or "
+                     "raise the arrival rate")
     if tasks["arrived"] and tasks["in_flight"] > IN_FLIGHT_WARNING_FRAC * tasks[
             "arrived"]:
         found.append(f"{tasks['in_flight']:,} of {tasks['arrived']:,} tasks were "

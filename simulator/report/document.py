@@ -59,14 +59,20 @@ def build_document(run: RunResult, summary: dict, charts: list[Chart]
     return blocks
 
 
+def _count(number: int, noun: str) -> str:
+    """'1 task', '2 tasks', '1,000 tasks'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _introduction(run: RunResult, summary: dict) -> list[Block]:
     """What was simulated, and how the month is projected."""
     scenario, month = summary["scenario"], summary["billing_month"]
     tasks = summary["tasks"]
     text = (f"Simulated {scenario['horizon_s'] / 3600:g} h of work (seed "
             f"{scenario['seed']}, starting on a {scenario['start_weekday'].title()} at "
-            f"midnight): {tasks['arrived']:,} tasks arrived, {tasks['completed']:,} "
-            f"completed, {tasks['failed']:,} failed and {tasks['in_flight']:,} were "
+            f"midnight): {_count(tasks['arrived'], 'task')} arrived, "
+            f"{tasks['completed']:,} completed, {tasks['failed']:,} failed and "
+            f"{tasks['in_flight']:,} {'was' if tasks['in_flight'] == 1 else 'were'} "
             f"still in flight at the horizon. The billing month is the "
             f"{month['label']}. The monthly bill is the simulated window projected "
             f"by expected task volume: the tasks the month expects divided by the "
@@ -144,10 +150,10 @@ def _calls_section(summary: dict) -> list[Block]:
     """LLM call counts, rate limiting, time to first token and call latency."""
     calls = summary["calls"]
     method = summary["scenario"]["percentile_method"]
-    text = (f"{calls['count']:,} LLM calls were recorded, {calls['ok']:,} served. "
-            f"{calls['context_overflows']:,} did not fit the context window and "
-            f"{calls['over_tokens_per_min']:,} were larger than a tokens-per-minute "
-            f"limit. {calls['rate_limited']:,} calls waited for a rate limit, "
+    text = (f"{_count(calls['count'], 'LLM call')} recorded, {calls['ok']:,} "
+            f"served. {calls['context_overflows']:,} did not fit the context window "
+            f"and {calls['over_tokens_per_min']:,} exceeded a tokens-per-minute "
+            f"limit. {_count(calls['rate_limited'], 'call')} waited for a rate limit, "
             f"{seconds(calls['rate_limit_wait_s'])} in all. Time to first token "
             f"(TTFT) and call latency count from the request, rate-limit waits "
             f"included; percentile method: {method}.")

@@ -67,7 +67,8 @@ class ApiBackend(StrictModel):
     prices: TokenPrices = Field(description="Token prices.")
     ttft_s: Dist = Field(description="Time to first token; seconds, >= 0.")
     time_per_output_token_s: Dist = Field(
-        description="Time per output token after the first; seconds, >= 0."
+        description=("Time per output token; a call takes ttft_s + output tokens "
+                     "(visible and reasoning) x this; seconds, >= 0.")
     )
     requests_per_min: Count | None = Field(
         None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
