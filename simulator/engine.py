@@ -26,10 +26,12 @@ import numpy as np
 import simpy
 
 from simulator.backends.api import ApiServer
+from simulator.backends.gpu import GpuServer
+from simulator.backends.monitor import Monitor
 from simulator.rng import Streams
 from simulator.routing import route_table
-from simulator.scenario.schema import Scenario
-from simulator.workload.arrivals import Arrivals, draw_arrivals
+from simulator.scenario.schema import ApiBackend, Scenario
+from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_arrivals
 from simulator.workload.plans import Plan, build_planners
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class RunResult:
     tool_demand_s: list[float]
     backend_requests: list[int]
     backend_tokens: list[int]
+    gpu_usage: dict[str, dict[str, float]]
+    samples: dict[str, np.ndarray]
     wall_s: float
 
 
@@ -87,8 +91,9 @@ class _Records:
 CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
                 "requested_at", "started_at", "first_token_at", "finished_at",
                 "tokens_in", "tokens_cached", "tokens_out", "tokens_reasoning",
-                "status")
+                "status", "replica")
 CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
+               "replica": "int32",
                "backend": "int16", "status": "int8", "requested_at": "float64",
                "started_at": "float64", "first_token_at": "float64",
                "finished_at": "float64"}
@@ -106,8 +111,11 @@ class _Model:
         self.scenario = scenario
         self.call_cost = call_cost
         self.routes = route_table(scenario)
-        self.backends = [ApiServer(name, spec, scenario.models[spec.model], streams)
-                         for name, spec in scenario.backends.items()]
+        self.backends = [
+            ApiServer(name, spec, scenario.models[spec.model], streams)
+            if isinstance(spec, ApiBackend)
+            else GpuServer(self.env, name, spec, scenario.models[spec.model], streams)
+            for name, spec in scenario.backends.items()]
         self.tool_slots = [simpy.Resource(self.env, tool.concurrency)
                            if tool.concurrency is not None else None
                            for tool in scenario.tools.values()]
@@ -119,6 +127,7 @@ class _Model:
         self.tool_demand_s = [0.0] * len(self.tool_slots)
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
+        self.usage_at_warmup: dict[str, tuple[float, float]] = {}
         self.debug = logger.isEnabledFor(logging.DEBUG)
 
     def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
@@ -203,12 +212,19 @@ class _Model:
                              reasoning, status)
             return status
 
-        started_at = env.now
-        ttft = backend.ttft_s()
-        yield env.timeout(ttft + out * backend.time_per_output_token_s())
-        self.record_call(task_id, type_index, action, backend_index, requested_at,
-                         started_at, started_at + ttft, tokens_in, cached, out,
-                         reasoning, CALL_OK)
+        if backend.pool is None:
+            started_at = env.now
+            ttft = backend.ttft_s()
+            yield env.timeout(ttft + out * backend.time_per_output_token_s())
+            self.record_call(task_id, type_index, action, backend_index, requested_at,
+                             started_at, started_at + ttft, tokens_in, cached, out,
+                             reasoning, CALL_OK)
+        else:
+            sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
+            yield sequence.done
+            self.record_call(task_id, type_index, action, backend_index, requested_at,
+                             sequence.started_at, sequence.first_token_at, tokens_in,
+                             cached, out, reasoning, CALL_OK, sequence.replica)
         self.num_calls[task_id] += 1
         self.tokens_in[task_id] += tokens_in
         self.tokens_cached[task_id] += cached
@@ -220,7 +236,7 @@ class _Model:
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
-                    status) -> None:
+                    status, replica=-1) -> None:
         """Append one call to the call columns."""
         c = self.calls.columns
         c["task_id"].append(task_id)
@@ -237,6 +253,7 @@ class _Model:
         c["tokens_out"].append(out)
         c["tokens_reasoning"].append(reasoning)
         c["status"].append(status)
+        c["replica"].append(replica)
         if self.debug:
             logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
                          self.env.now, task_id, self.backends[backend_index].name,
@@ -276,6 +293,41 @@ class _Model:
             logger.debug("t=%.3fs task=%d %s %s", self.env.now, task_id,
                          TASK_STATUSES[status], FAIL_REASONS[reason])
 
+    def gauges(self) -> dict[str, Callable[[], float]]:
+        """What the monitor samples: waiting calls and busy slots per pool."""
+        found: dict[str, Callable[[], float]] = {}
+        for backend in self.backends:
+            if backend.pool is not None:
+                pool = backend.pool
+                found[f"backend:{backend.name}:waiting"] = lambda p=pool: len(p.waiting)
+                found[f"backend:{backend.name}:busy_slots"] = (
+                    lambda p=pool: sum(r.active for r in p.replicas))
+        for name, slots in zip(self.scenario.tools, self.tool_slots, strict=True):
+            if slots is not None:
+                found[f"tool:{name}:waiting"] = lambda s=slots: len(s.queue)
+                found[f"tool:{name}:busy_slots"] = lambda s=slots: s.count
+        return found
+
+    def start_window(self, _event: simpy.Event) -> None:
+        """At the end of the warm-up: note each GPU pool's usage so far."""
+        self.usage_at_warmup = {b.name: b.pool.usage() for b in self.backends
+                                if b.pool is not None}
+
+    def gpu_usage(self) -> dict[str, dict[str, float]]:
+        """Slot-seconds and busy replica-seconds of each GPU pool, after warm-up."""
+        found = {}
+        for backend in self.backends:
+            if backend.pool is None:
+                continue
+            slot_s, busy_s = backend.pool.usage()
+            before = self.usage_at_warmup.get(backend.name, (0.0, 0.0))
+            found[backend.name] = {"slot_s": slot_s - before[0],
+                                   "busy_s": busy_s - before[1],
+                                   "slots": backend.pool.max_concurrency
+                                   * len(backend.pool.replicas),
+                                   "replicas": len(backend.pool.replicas)}
+        return found
+
     def task_arrays(self) -> dict[str, np.ndarray]:
         """Columns of every task that arrived before the horizon."""
         count = self.started
@@ -296,6 +348,16 @@ class _Model:
         }
 
 
+def _expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
+                        ) -> float:
+    """Tasks the measured window [warmup_s, horizon_s) expected."""
+    if scenario.warmup_s == 0:
+        return arrivals.expected_count
+    if drawn:
+        return expected_arrivals(scenario, scenario.warmup_s, scenario.horizon_s)
+    return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))
+
+
 def simulate(scenario: Scenario, call_cost: CallCost | None = None,
              progress: Callable[[float], None] | None = None,
              arrivals: Arrivals | None = None) -> RunResult:
@@ -310,9 +372,12 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     wall_started = time.perf_counter()
     streams = Streams(scenario.seed)
     model = _Model(scenario, streams, call_cost)
+    drawn = arrivals is None
     if arrivals is None:
         arrivals = draw_arrivals(scenario, streams)
     model.start_tasks(arrivals, build_planners(scenario, streams))
+    monitor = Monitor(model.env, model.gauges(), scenario.horizon_s)
+    model.env.timeout(scenario.warmup_s).callbacks.append(model.start_window)
     logger.info("start scenario=%s seed=%d horizon=%.0fs tasks=%d", scenario.name,
                 scenario.seed, scenario.horizon_s, len(arrivals))
 
@@ -328,7 +393,7 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     result = RunResult(
         scenario=scenario,
         horizon_s=horizon,
-        expected_arrivals=arrivals.expected_count,
+        expected_arrivals=_expected_in_window(scenario, arrivals, drawn),
         tasks=model.task_arrays(),
         calls=model.calls.arrays(CALL_DTYPES),
         tool_calls=model.tool_calls.arrays(TOOL_DTYPES),
@@ -338,6 +403,8 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         tool_demand_s=model.tool_demand_s,
         backend_requests=model.backend_requests,
         backend_tokens=model.backend_tokens,
+        gpu_usage=model.gpu_usage(),
+        samples=monitor.arrays(),
         wall_s=wall_s,
     )
     logger.info("end tasks=%d calls=%d simulated=%.0fs wall=%.2fs",

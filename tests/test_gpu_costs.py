@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from simulator.backends.catalogue import GPU_TYPES
+from simulator.catalogue import GPU_TYPES
 from simulator.economics.gpu_costs import (
     billed_seconds,
     on_prem_month_usd,

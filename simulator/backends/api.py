@@ -79,6 +79,7 @@ class ApiServer:
             spec.time_per_output_token_s,
             streams.generator(f"backends/{name}/time_per_output_token"),
         )
+        self.pool = None
         self.limits: MinuteWindows | None = None
         if spec.requests_per_min is not None or spec.tokens_per_min is not None:
             self.limits = MinuteWindows(spec.requests_per_min, spec.tokens_per_min)

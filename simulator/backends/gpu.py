@@ -31,6 +31,11 @@ from collections.abc import Callable
 
 import simpy
 
+from simulator.catalogue import PRESETS
+from simulator.rng import Streams
+from simulator.scenario.gpu import PresetPerformance, ServiceTimePerformance
+from simulator.workload.sampling import make_sampler
+
 EPSILON_TOKENS = 1e-9
 
 
@@ -68,11 +73,23 @@ class Replica:
         self.updated_at = 0.0
         self.version = 0
         self.counter = 0
+        self.slot_s = 0.0
+        self.busy_s = 0.0
+        self.accounted_at = 0.0
+
+    def account(self) -> None:
+        """Add the time since the last change to slot-seconds and busy time."""
+        elapsed = self.env.now - self.accounted_at
+        self.slot_s += self.active * elapsed
+        if self.active:
+            self.busy_s += elapsed
+        self.accounted_at = self.env.now
 
     def admit(self, sequence: Sequence) -> None:
         """Start serving a sequence in a free slot."""
         sequence.started_at = self.env.now
         sequence.replica = self.index
+        self.account()
         self.active += 1
         if self.pool.service_model is not None:
             sequence.first_token_at = self.env.now
@@ -138,6 +155,7 @@ class Replica:
 
     def _finish(self, sequence: Sequence) -> None:
         sequence.finished_at = self.env.now
+        self.account()
         self.active -= 1
         sequence.done.succeed()
         self.pool.slot_freed(self)
@@ -184,6 +202,13 @@ class GpuPool:
         if self.waiting:
             self._start(replica, self.waiting.popleft())
 
+    def usage(self) -> tuple[float, float]:
+        """Slot-seconds and replica-busy seconds so far, summed over replicas."""
+        for replica in self.replicas:
+            replica.account()
+        return (sum(r.slot_s for r in self.replicas),
+                sum(r.busy_s for r in self.replicas))
+
     def unfinished(self) -> list[Sequence]:
         """Calls queued or in service, oldest request first."""
         return sorted([*self.in_service, *self.waiting],
@@ -193,3 +218,32 @@ class GpuPool:
         self.in_service[sequence] = None
         sequence.done.callbacks.append(lambda _e: self.in_service.pop(sequence))
         replica.admit(sequence)
+
+
+class GpuServer:
+    """Runtime state of one GPU backend: its pool and the model's limits."""
+
+    def __init__(self, env: simpy.Environment, name: str, spec: object,
+                 model: object, streams: Streams) -> None:
+        self.name = name
+        self.context_window_tokens = model.context_window_tokens
+        self.tokenizer_factor = model.tokenizer_factor
+        self.limits = None
+        cap = spec.slot_cap(model.weights_gb, model.kv_bytes_per_token)
+        performance = spec.performance
+        if isinstance(performance, ServiceTimePerformance):
+            service = make_sampler(performance.service_time_s,
+                                   streams.generator(f"backends/{name}/service"))
+            self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
+                                service_model=service)
+            return
+        if isinstance(performance, PresetPerformance):
+            preset = PRESETS[performance.name]
+            rates = (preset.prefill_tokens_per_s, preset.iteration_base_s,
+                     preset.iteration_per_sequence_s)
+        else:
+            rates = (performance.prefill_tokens_per_s, performance.iteration_base_s,
+                     performance.iteration_per_sequence_s)
+        self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
+                            prefill_tokens_per_s=rates[0], base_s=rates[1],
+                            per_sequence_s=rates[2])

@@ -20,7 +20,8 @@ from simulator.scenario.schema import Scenario
 from simulator.scenario.yamlio import dump_yaml, parse_scalar, read_yaml
 
 _TAGS = {"step", "loop", "constant", "uniform", "exponential", "lognormal",
-         "empirical", "api", "poisson", "population"}
+         "empirical", "api", "cloud_gpu", "on_prem", "poisson", "population",
+         "trace", "batched", "service_time", "preset"}
 _CONTAINERS = {"models", "backends", "tools", "task_types", "by_step_kind"}
 
 

@@ -4,8 +4,8 @@ Units are in the field names: seconds (`_s`), USD (`_usd`), USD per 1M tokens
 (`_usd_per_mtok`), fractions in [0, 1] (`_frac`). Cross-references (a route
 naming a backend, a step naming a tool) are checked here, so the engine can
 trust what it is given.
-Limitations: only `api` backends; arrival profiles are piecewise constant per
-hour of day and day of week.
+Limitations: arrival profiles are piecewise constant per hour of day and day
+of week.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import calendar
 import math
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from simulator.scenario.base import Count, Dist, Money, Real, StrictModel
+from simulator.scenario.gpu import CloudGpuBackend, OnPremBackend
 from simulator.scenario.prices import TokenPrices
 from simulator.scenario.references import reference_problems
 from simulator.scenario.workflow import TaskType
@@ -42,6 +43,12 @@ class Model(StrictModel):
         gt=0, le=100_000_000,
         description="Most input tokens one call may send; tokens, (0, 1e8]."
     )
+    weights_gb: Real | None = Field(
+        None, gt=0, le=100_000,
+        description="Weights in GPU memory; GB (sizes a GPU replica's batch cap).")
+    kv_bytes_per_token: Real | None = Field(
+        None, gt=0, le=1e9,
+        description="KV-cache bytes per token (sizes a GPU replica's batch cap).")
     tokenizer_factor: Real = Field(
         1.0,
         gt=0,
@@ -206,6 +213,9 @@ class Scenario(StrictModel):
     horizon_s: Real = Field(
         gt=0, le=400 * 86_400, description="Simulated time; seconds, (0, 400 days]."
     )
+    warmup_s: Real = Field(
+        0, ge=0, description="Start of the measured window: tasks arriving earlier "
+        "run but are left out of every statistic and bill; seconds, < horizon_s.")
     start_weekday: Literal[WEEKDAYS] = Field(
         "monday", description="Weekday at time 0 (midnight)."
     )
@@ -221,8 +231,9 @@ class Scenario(StrictModel):
         discriminator="kind", description="How tasks arrive."
     )
     models: dict[str, Model] = Field(min_length=1, description="Models by name.")
-    backends: dict[str, ApiBackend] = Field(
-        min_length=1, description="Backends by name."
+    backends: dict[str, Annotated[ApiBackend | CloudGpuBackend | OnPremBackend,
+                                  Field(discriminator="kind")]] = Field(
+        min_length=1, description="Backends by name: api, cloud_gpu or on_prem."
     )
     tools: dict[str, ToolService] = Field(
         default_factory=dict, description="Tool services by name."
@@ -245,6 +256,27 @@ class Scenario(StrictModel):
             if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
                 raise ValueError(f"found the name {name!r}; a name {NAME_RULE}")
         return value
+
+    @model_validator(mode="after")
+    def _gpu_caps(self) -> Scenario:
+        if self.warmup_s >= self.horizon_s:
+            raise ValueError(f"warmup_s: found {self.warmup_s:g}; must be less than "
+                             f"horizon_s ({self.horizon_s:g})")
+        for name, backend in self.backends.items():
+            model = self.models.get(backend.model)
+            if isinstance(backend, ApiBackend) or model is None:
+                continue
+            cap = backend.slot_cap(model.weights_gb, model.kv_bytes_per_token)
+            if cap is None:
+                raise ValueError(
+                    f"backends.{name}.max_concurrency: missing; give it, or give "
+                    f"models.{backend.model}.weights_gb and kv_bytes_per_token")
+            if cap < 1:
+                raise ValueError(
+                    f"backends.{name}: the model's weights leave no GPU memory for "
+                    f"a sequence of {backend.context_tokens_per_sequence} tokens; "
+                    "add GPUs per replica or set max_concurrency")
+        return self
 
     @model_validator(mode="after")
     def _bounded_run(self) -> Scenario:

@@ -80,3 +80,52 @@ GPU_TYPES: dict[str, GpuType] = {
         _gpu("MI300X", 192, 750, "2.92", "6.75", "1.39", "21268"),
     )
 }
+
+
+@dataclass(frozen=True)
+class PerformancePreset:
+    """A measured or published serving performance, as batched-model parameters.
+
+    `calibrated_tokens_per_s` is the output-token throughput of one saturated
+    replica on the calibration workload (`calibration_tokens_in` in,
+    `calibration_tokens_out` out per request) that the parameters reproduce.
+    """
+
+    name: str
+    model: str
+    gpu: str
+    gpus_per_replica: int
+    prefill_tokens_per_s: float
+    iteration_base_s: float
+    iteration_per_sequence_s: float
+    max_concurrency: int
+    calibrated_tokens_per_s: float
+    calibration_tokens_in: int
+    calibration_tokens_out: int
+    source: str
+
+
+PRESETS: dict[str, PerformancePreset] = {
+    preset.name: preset
+    for preset in (
+        # MLPerf Inference v4.1, closed, NVIDIA DGX-H100 (8x H100-SXM-80GB),
+        # TensorRT-LLM, Llama-2-70B Offline: 24,525 output tokens/s
+        # (domain-facts 2.5). Iteration base 9 ms gives ~110 tokens/s for a lone
+        # sequence (domain-facts 1.3); prefill 60,000 tokens/s and the batch cap
+        # of 1,024 are assumptions; the per-sequence term is fitted so a
+        # saturated replica on 300-in / 300-out requests (assumed, close to the
+        # benchmark's short prompts) delivers the published throughput.
+        PerformancePreset("llama2-70b-8xh100-mlperf", "Llama-2-70B", "H100", 8,
+                          60_000.0, 0.009, 1.56e-5, 1024, 24_525.0, 300, 300,
+                          "MLPerf Inference v4.1 DGX-H100 Llama-2-70B Offline"),
+        # SplitwiseSim's measured model (../shared/data/splitwise-perf-model),
+        # Llama-2-70B on 8x H100 (TP 8): decode iteration 29.8 ms at batch 1 and
+        # 50.2 ms at batch 64 (a straight line through both), prefill of a
+        # 512-8,192-token prompt at about 9,700 tokens/s, batches up to 64. Its
+        # throughput figure: a batch of 64 requests of 512 in / 128 out takes
+        # 2,936 ms of prefill + 127 x 50.2 ms of decode, so 880 tokens/s.
+        PerformancePreset("llama2-70b-8xh100-splitwise", "Llama-2-70B", "H100", 8,
+                          9_700.0, 0.0295, 0.000324, 64, 880.0, 512, 128,
+                          "SplitwiseSim perf_model.csv, llama2-70b h100-80gb TP8"),
+    )
+}
