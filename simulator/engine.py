@@ -354,7 +354,8 @@ def _expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
     if scenario.warmup_s == 0:
         return arrivals.expected_count
     if drawn:
-        return expected_arrivals(scenario, scenario.warmup_s, scenario.horizon_s)
+        return float(expected_arrivals(scenario, scenario.warmup_s,
+                                       scenario.horizon_s))
     return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))
 
 

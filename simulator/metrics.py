@@ -11,9 +11,11 @@ statistics around rank q n.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+
+from simulator.engine import RunResult
 
 Z_95 = 1.959963984540054
 QUANTILES = (0.5, 0.95, 0.99)
@@ -86,6 +88,23 @@ def time_average_in_system(arrived_at: np.ndarray, left_at: np.ndarray,
     counts = np.cumsum(steps[order])
     spans = np.diff(np.append(times[order], horizon_s))
     return float(np.sum(counts * spans) / horizon_s)
+
+
+def window_view(run: RunResult) -> RunResult:
+    """The run's records of tasks that arrived after the warm-up, and their calls."""
+    warmup = run.scenario.warmup_s
+    if warmup == 0:
+        return run
+    keep = run.tasks["arrived_at"] >= warmup
+    kept_ids = run.tasks["task_id"][keep]
+    calls = np.isin(run.calls["task_id"], kept_ids)
+    tools = np.isin(run.tool_calls["task_id"], kept_ids)
+    return replace(
+        run,
+        tasks={name: column[keep] for name, column in run.tasks.items()},
+        calls={name: column[calls] for name, column in run.calls.items()},
+        tool_calls={name: column[tools] for name, column in run.tool_calls.items()},
+    )
 
 
 def erlang_c_wait_s(arrival_rate_per_s: float, service_time_s: float,

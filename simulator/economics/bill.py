@@ -18,6 +18,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
+from simulator.economics.capacity import capacity_items
 from simulator.economics.pricing import (
     PICO_PER_USD,
     TOKEN_CLASSES,
@@ -27,6 +28,7 @@ from simulator.economics.pricing import (
 )
 from simulator.engine import RunResult
 from simulator.scenario.prices import TOKENS_PER_MTOK
+from simulator.scenario.schema import ApiBackend
 from simulator.workload.arrivals import expected_arrivals_in_month
 
 CENT = Decimal("0.01")
@@ -44,6 +46,7 @@ class BillLine:
     unit: str
     unit_price_usd: Decimal
     amount_usd: Decimal
+    basis: str = "usage"
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,11 @@ class Bill:
                               self.shown_total_usd())
 
     def scaled(self, factor: Decimal, period: str) -> Bill:
-        """The same lines times `factor`, for another period, to the nano-dollar."""
+        """The usage lines times `factor`, for another period, to the nano-dollar."""
         return Bill(period, tuple(
             replace(line, quantity=(line.quantity * factor).quantize(NANO),
                     amount_usd=(line.amount_usd * factor).quantize(NANO))
-            for line in self.lines))
+            for line in self.lines if line.basis == "usage"))
 
 
 def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
@@ -89,13 +92,22 @@ def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
 
 
 def run_bill(run: RunResult) -> Bill:
-    """Bill of the simulated window: successful calls and tool attempts."""
+    """Bill of the measured window: calls, tool attempts and GPU capacity."""
+    lines = _usage_lines(run) + _capacity_lines(run, whole_month=False)
+    window_h = (run.horizon_s - run.scenario.warmup_s) / 3600
+    return Bill(f"simulated {window_h:g} h", tuple(lines))
+
+
+def _usage_lines(run: RunResult) -> list[BillLine]:
+    """Token lines of API backends and call lines of priced tools."""
     scenario = run.scenario
     rates = backend_rates(scenario)
     calls = run.calls
     ok = calls["status"] == 0
     lines: list[BillLine] = []
     for index, (name, backend) in enumerate(scenario.backends.items()):
+        if not isinstance(backend, ApiBackend):
+            continue
         mine = ok & (calls["backend"] == index)
         cached = int(calls["tokens_cached"][mine].sum())
         quantities = {"input": int(calls["tokens_in"][mine].sum()) - cached,
@@ -110,7 +122,24 @@ def run_bill(run: RunResult) -> Bill:
         if tool.usd_per_call > 0:
             lines.append(BillLine(name, "tool", "calls", Decimal(count), "calls",
                                   tool.usd_per_call, tool.usd_per_call * count))
-    return Bill(f"simulated {run.horizon_s / 3600:g} h", tuple(lines))
+    return lines
+
+
+def _capacity_lines(run: RunResult, whole_month: bool) -> list[BillLine]:
+    """Lines of every GPU backend for the window or for the billing month."""
+    scenario = run.scenario
+    window_s = run.horizon_s - scenario.warmup_s
+    lines = []
+    for name, backend in scenario.backends.items():
+        if isinstance(backend, ApiBackend):
+            continue
+        usage = run.gpu_usage[name]
+        busy_frac = usage["busy_s"] / (usage["replicas"] * window_s)
+        for item in capacity_items(backend, busy_frac=busy_frac, period_s=window_s,
+                                   month_hours=scenario.billing.hours(),
+                                   whole_month=whole_month):
+            lines.append(BillLine(name, backend.model, *item, basis="capacity"))
+    return lines
 
 
 def month_factor(run: RunResult) -> Decimal:
@@ -124,25 +153,79 @@ def month_factor(run: RunResult) -> Decimal:
 
 
 def monthly_bill(run: RunResult) -> Bill:
-    """The window's bill projected to the scenario's billing month."""
-    return run_bill(run).scaled(month_factor(run), run.scenario.billing.label())
+    """The billing month: usage scaled by task volume, capacity for the month."""
+    usage = Bill("", tuple(_usage_lines(run))).scaled(month_factor(run), "")
+    capacity = _capacity_lines(run, whole_month=True)
+    return Bill(run.scenario.billing.label(), usage.lines + tuple(capacity))
 
 
-def task_costs_pusd(run: RunResult) -> np.ndarray:
-    """Cost of each task (LLM calls and tool calls) in pico-USD."""
-    rates = backend_rates(run.scenario)
-    call_costs = call_costs_pusd(run.calls, rates)
+def task_costs_pusd(run: RunResult, capacity: bool = True) -> np.ndarray:
+    """Cost of each task in pico-USD: LLM calls, tool calls and, unless
+    `capacity` is False, its share of GPU capacity.
+
+    A GPU backend's window cost is shared among its calls by the tokens each
+    one processed (uncached input plus output), rounded down to the pico-dollar.
+    """
+    call_costs = call_costs_pusd(run.calls, backend_rates(run.scenario))
+    if capacity:
+        call_costs = call_costs + _capacity_shares(run).astype(call_costs.dtype)
     costs = np.zeros(len(run.tasks["task_id"]), dtype=call_costs.dtype)
     if costs.dtype == object:
         costs[:] = 0
-    np.add.at(costs, run.calls["task_id"], call_costs)
+    rows = np.searchsorted(run.tasks["task_id"], run.calls["task_id"])
+    np.add.at(costs, rows, call_costs)
     tool_prices = np.array([int(t.usd_per_call * PICO_PER_USD)
                             for t in run.scenario.tools.values()] or [0],
                            dtype=costs.dtype)
     if len(run.tool_calls["tool"]):
-        np.add.at(costs, run.tool_calls["task_id"],
+        np.add.at(costs, np.searchsorted(run.tasks["task_id"],
+                                         run.tool_calls["task_id"]),
                   tool_prices[run.tool_calls["tool"].astype(np.intp)])
     return costs
+
+
+def monthly_capacity_by_task_type(run: RunResult) -> list[Decimal]:
+    """Each task type's share of the month's GPU capacity cost, by tokens."""
+    shares = [Decimal(0)] * len(run.task_type_names)
+    calls = run.calls
+    work = _work_tokens(calls)
+    for line in _capacity_lines(run, whole_month=True):
+        mine = calls["backend"] == run.backend_names.index(line.backend)
+        total = int(work[mine].sum())
+        for type_index in range(len(shares)):
+            part = int(work[mine & (calls["task_type"] == type_index)].sum())
+            if total:
+                shares[type_index] += line.amount_usd * part / total
+    return shares
+
+
+def _work_tokens(calls: dict[str, np.ndarray]) -> np.ndarray:
+    """Tokens a GPU processes for each call: uncached input plus output."""
+    return (calls["tokens_in"] - calls["tokens_cached"] + calls["tokens_out"]) * (
+        calls["status"] == 0)
+
+
+def _capacity_shares(run: RunResult) -> np.ndarray:
+    """Each call's share of its GPU backend's window cost, in pico-USD."""
+    lines = _capacity_lines(run, whole_month=False)
+    if not lines:
+        return np.zeros(len(run.calls["task_id"]), dtype=np.int64)
+    shares = np.zeros(len(run.calls["task_id"]), dtype=object)
+    shares[:] = 0
+    window = {line.backend: Decimal(0) for line in lines}
+    for line in lines:
+        window[line.backend] += line.amount_usd
+    calls = run.calls
+    work = _work_tokens(calls)
+    for index, name in enumerate(run.backend_names):
+        if name not in window:
+            continue
+        mine = calls["backend"] == index
+        total = int(work[mine].sum())
+        if total:
+            cost = int(window[name] * PICO_PER_USD)
+            shares[mine] = [cost * int(w) // total for w in work[mine]]
+    return shares
 
 
 def _token_line(backend: str, model: str, token_class: str, tokens: int,

@@ -46,8 +46,9 @@ class TokenRates:
 
 
 def backend_rates(scenario: Scenario) -> list[TokenRates]:
-    """Rates of every backend, in the scenario's order."""
-    return [TokenRates.from_prices(b.prices) for b in scenario.backends.values()]
+    """Token rates of every backend, in order; GPU backends have none (zero)."""
+    return [TokenRates.from_prices(b.prices) if hasattr(b, "prices")
+            else TokenRates(0, 0, 0) for b in scenario.backends.values()]
 
 
 def make_call_cost(scenario: Scenario):

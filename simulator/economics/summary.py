@@ -20,6 +20,7 @@ from simulator.economics.bill import (
     allocate_cents,
     month_factor,
     monthly_bill,
+    monthly_capacity_by_task_type,
     run_bill,
     task_costs_pusd,
 )
@@ -33,7 +34,7 @@ from simulator.engine import (
     IN_FLIGHT,
     RunResult,
 )
-from simulator.metrics import percentiles, time_average_in_system
+from simulator.metrics import percentiles, time_average_in_system, window_view
 
 SCHEMA_VERSION = 1
 IN_FLIGHT_WARNING_FRAC = 0.05
@@ -41,6 +42,7 @@ IN_FLIGHT_WARNING_FRAC = 0.05
 
 def summarize(run: RunResult, version: str) -> dict:
     """Every headline figure of a run, JSON-ready."""
+    full, run = run, window_view(run)
     scenario = run.scenario
     costs = task_costs_pusd(run)
     factor = month_factor(run)
@@ -54,7 +56,8 @@ def summarize(run: RunResult, version: str) -> dict:
         "flipsim_version": version,
         "scenario": {
             "name": scenario.name, "seed": scenario.seed,
-            "horizon_s": scenario.horizon_s, "start_weekday": scenario.start_weekday,
+            "horizon_s": scenario.horizon_s, "warmup_s": scenario.warmup_s,
+            "start_weekday": scenario.start_weekday,
             "percentile_method": scenario.percentile_method,
             "baseline_task_type": scenario.baseline_task_type,
         },
@@ -70,7 +73,8 @@ def summarize(run: RunResult, version: str) -> dict:
         "usd_per_task": _round(window_bill.total_usd / ended) if ended else None,
         "usd_per_mtok": (_round(window_bill.total_usd * 10**6 / tokens)
                          if tokens else None),
-        "littles_law": _little(run),
+        "gpu_backends": _gpu_backends(run, month_bill),
+        "littles_law": _little(full),
     }
     summary["warnings"] = _warnings(summary)
     return summary
@@ -111,6 +115,8 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
     scenario, tasks = run.scenario, run.tasks
     per_type: dict[str, dict] = {}
     monthly: list[Decimal] = []
+    usage_costs = task_costs_pusd(run, capacity=False)
+    capacity = monthly_capacity_by_task_type(run)
     for index, (name, spec) in enumerate(scenario.task_types.items()):
         mask = tasks["task_type"] == index
         ended = mask & (tasks["status"] != IN_FLIGHT)
@@ -145,7 +151,8 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
             "latency_target_met": met,
         })
         per_type[name] = entry
-        monthly.append(spend * factor)
+        usage = Decimal(int(usage_costs[mask].sum())) / PICO_PER_USD
+        monthly.append(usage * factor + capacity[index])
     shown = allocate_cents(monthly, month_bill.shown_total_usd())
     for entry, cents in zip(per_type.values(), shown, strict=True):
         entry["monthly_spend_usd"] = float(cents)
@@ -174,10 +181,11 @@ def _calls(run: RunResult) -> dict:
     for index, name in enumerate(run.backend_names):
         mine = ok & (calls["backend"] == index)
         ttft = calls["first_token_at"][mine] - calls["requested_at"][mine]
-        limit = run.scenario.backends[name].requests_per_min
+        spec = run.scenario.backends[name]
+        limit = getattr(spec, "requests_per_min", None)
         offered = (run.backend_requests[index] * 60 / (run.horizon_s * limit)
                    if limit else None)
-        tokens_limit = run.scenario.backends[name].tokens_per_min
+        tokens_limit = getattr(spec, "tokens_per_min", None)
         offered_tokens = (run.backend_tokens[index] * 60
                           / (run.horizon_s * tokens_limit) if tokens_limit else None)
         per_backend[name] = {
@@ -208,6 +216,48 @@ def _calls(run: RunResult) -> dict:
         "latency_s": {k: p.as_dict() for k, p in percentiles(latency, method).items()},
         "backends": per_backend,
     }
+
+
+def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
+    """Per GPU backend: utilisation, latency, throughput and cost per token."""
+    calls, method = run.calls, run.scenario.percentile_method
+    window_s = run.horizon_s - run.scenario.warmup_s
+    found = {}
+    for name, usage in run.gpu_usage.items():
+        mine = (calls["status"] == 0) & (calls["backend"] == run.backend_names.index(
+            name))
+        out = calls["tokens_out"][mine]
+        decode_s = calls["finished_at"][mine] - calls["first_token_at"][mine]
+        tpot = decode_s[out > 1] / (out[out > 1] - 1)
+        tokens_per_s = float(out.sum()) / window_s
+        month_usd = sum((line.amount_usd for line in month_bill.lines
+                         if line.backend == name), Decimal(0))
+        month_tokens = tokens_per_s * run.scenario.billing.hours() * 3600
+        found[name] = {
+            "kind": run.scenario.backends[name].kind,
+            "replicas": usage["replicas"], "slots": usage["slots"],
+            "utilisation_frac": round(usage["slot_s"] / (usage["slots"] * window_s),
+                                      6),
+            "busy_frac": round(usage["busy_s"] / (usage["replicas"] * window_s), 6),
+            "calls": int(mine.sum()),
+            "mean_wait_s": _mean(calls["started_at"][mine]
+                                 - calls["requested_at"][mine]),
+            "ttft_s": _pct(calls["first_token_at"][mine] - calls["requested_at"][mine],
+                           method),
+            "tpot_s": _pct(tpot, method),
+            "output_tokens_per_s": round(tokens_per_s, 3),
+            "monthly_usd": _round(month_usd, 2),
+            "usd_per_mtok_output": (_round(month_usd * 10**6 / Decimal(
+                repr(month_tokens)), 6) if month_tokens else None),
+            "output_tokens_per_s_per_usd_per_hour": (
+                round(tokens_per_s / float(month_usd / Decimal(
+                    repr(run.scenario.billing.hours()))), 6) if month_usd else None),
+        }
+    return found
+
+
+def _pct(values: np.ndarray, method: str) -> dict:
+    return {key: p.as_dict() for key, p in percentiles(values, method).items()}
 
 
 def _tools(run: RunResult) -> dict:

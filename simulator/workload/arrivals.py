@@ -51,7 +51,7 @@ def expected_arrivals(scenario: Scenario, start_s: float, end_s: float) -> float
     while hour * SECONDS_PER_HOUR < end_s:
         lo = max(start_s, hour * SECONDS_PER_HOUR)
         hi = min(end_s, (hour + 1) * SECONDS_PER_HOUR)
-        total += rates[(hour + offset_h) % HOURS_PER_WEEK] * (hi - lo)
+        total += float(rates[(hour + offset_h) % HOURS_PER_WEEK]) * (hi - lo)
         hour += 1
     return total
 
