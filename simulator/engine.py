@@ -152,10 +152,14 @@ class _Model:
         """Start each task's process at its arrival instant, in order."""
         env = self.env
         types = arrivals.task_type.tolist()
+        traced = arrivals.tokens_in is not None
+        if traced:
+            tokens = list(zip(arrivals.tokens_in.tolist(),
+                              arrivals.tokens_out.tolist(), strict=True))
         for task_id, arrived_at in enumerate(arrivals.arrived_at.tolist()):
             if arrived_at > env.now:
                 yield env.timeout(arrived_at - env.now)
-            plan = planners[types[task_id]].draw()
+            plan = planners[types[task_id]].draw(tokens[task_id] if traced else None)
             self.started = task_id + 1
             env.process(self.run_task(task_id, types[task_id], plan))
 
@@ -353,7 +357,7 @@ def _expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
     """Tasks the measured window [warmup_s, horizon_s) expected."""
     if scenario.warmup_s == 0:
         return arrivals.expected_count
-    if drawn:
+    if drawn and arrivals.tokens_in is None:
         return float(expected_arrivals(scenario, scenario.warmup_s,
                                        scenario.horizon_s))
     return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))

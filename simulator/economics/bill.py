@@ -145,6 +145,9 @@ def _capacity_lines(run: RunResult, whole_month: bool) -> list[BillLine]:
 def month_factor(run: RunResult) -> Decimal:
     """Expected tasks in the billing month over expected tasks in the window."""
     scenario = run.scenario
+    if scenario.arrivals.kind == "trace":  # no rate model: scale by time
+        window_s = run.horizon_s - scenario.warmup_s
+        return Decimal(repr(scenario.billing.hours())) * 3600 / Decimal(repr(window_s))
     month_tasks = expected_arrivals_in_month(scenario)
     if run.expected_arrivals > 0:
         return Decimal(repr(month_tasks)) / Decimal(repr(run.expected_arrivals))

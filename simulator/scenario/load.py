@@ -50,6 +50,9 @@ def load_scenario(
     data = apply_overrides(data, overrides)
     if seed is not None:
         data["seed"] = seed
+    arrivals = data.get("arrivals")
+    if isinstance(arrivals, dict) and arrivals.get("kind") == "trace":
+        arrivals.setdefault("base_dir", str(path.resolve().parent))
     return scenario_from_dict(data, source=str(path))
 
 

@@ -36,6 +36,12 @@ def reference_problems(data: Any) -> list[str]:
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.append(f"task_types.*.share: found shares summing to {total:g}; "
                             "they must sum to 1")
+    arrivals = data.get("arrivals")
+    traced = arrivals.get("task_type") if isinstance(arrivals, dict) else None
+    if isinstance(traced, str) and _names(data, "task_types") is not None \
+            and traced not in _names(data, "task_types"):
+        problems.append(_missing("arrivals.task_type", traced,
+                                 _names(data, "task_types")))
     baseline, task_types = data.get("baseline_task_type"), _names(data, "task_types")
     if isinstance(baseline, str) and task_types is not None \
             and baseline not in task_types:

@@ -177,6 +177,37 @@ class PopulationArrivals(_Profiles):
         return self.num_users * self.tasks_per_user_per_day / 86_400
 
 
+class TraceArrivals(StrictModel):
+    """Tasks arrive as the requests of a recorded trace, replayed."""
+
+    kind: Literal["trace"] = Field(description="Arrival process kind.")
+    path: str = Field(
+        description=("Trace file: `excerpt:NAME` for a shipped excerpt "
+                     "(azure-conv, azure-code, mooncake-conversation), else a path "
+                     "relative to the scenario file (or absolute)."))
+    format: Literal["azure", "mooncake", "csv", "jsonl"] = Field(
+        description="azure (2023 CSV), mooncake (JSONL), or generic csv / jsonl.")
+    columns: dict[Literal["arrived_at", "tokens_in", "tokens_out"], str] | None = (
+        Field(None, description="Column (or key) names; required for csv / jsonl."))
+    time_unit_s: Real | None = Field(
+        None, gt=0, description="Seconds per unit of a numeric time column.")
+    speedup: Real = Field(1.0, gt=0, le=1e6, description="Replay k times faster.")
+    rate_multiplier: Real = Field(
+        1.0, gt=0, le=100, description="Load multiplier: thin (< 1) or copy (> 1).")
+    skip_bad_rows: bool = Field(
+        False, description="Skip and count malformed rows instead of failing.")
+    max_rows: Count | None = Field(
+        None, ge=1, le=50_000_000, description="Read at most this many rows.")
+    task_type: str | None = Field(
+        None, description="Every request becomes this task type; omitted: shares.")
+    base_dir: str | None = Field(
+        None, description="Folder a relative path is read from (set by the loader).")
+
+    def mean_rate_per_s(self) -> float:
+        """Unknown before the file is read; bounded by max_rows instead."""
+        return 0.0
+
+
 class Billing(StrictModel):
     """The month a bill is projected to."""
 
@@ -227,7 +258,7 @@ class Scenario(StrictModel):
         description="Task type the compute multiplier divides by (the chat baseline).",
     )
     billing: Billing = Field(default_factory=Billing, description="Billing month.")
-    arrivals: PoissonArrivals | PopulationArrivals = Field(
+    arrivals: PoissonArrivals | PopulationArrivals | TraceArrivals = Field(
         discriminator="kind", description="How tasks arrive."
     )
     models: dict[str, Model] = Field(min_length=1, description="Models by name.")

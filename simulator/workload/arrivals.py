@@ -5,18 +5,27 @@ weight times the day-of-week weight, each profile normalised to mean 1. Within
 each hour the count is Poisson and the instants uniform, which is exactly a
 non-homogeneous Poisson process with that rate. Everything is drawn before
 the run, from the `arrivals` and `task_mix` streams.
-Limitations: the rate steps at each hour instead of ramping smoothly.
+A trace replays recorded requests instead: their instants (scaled) and
+their token counts, which become each task's request and first answer.
+Limitations: the rate steps at each hour instead of ramping smoothly; a
+replayed trace starts at time 0 whatever the weekday it was recorded on.
 """
 
 from __future__ import annotations
 
 import calendar
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from simulator.errors import ScenarioError
 from simulator.rng import Streams
 from simulator.scenario.schema import WEEKDAYS, Scenario
+from simulator.workload.traces import excerpt_path, read_trace, scale_trace
+
+logger = logging.getLogger(__name__)
 
 SECONDS_PER_HOUR = 3_600.0
 HOURS_PER_WEEK = 168
@@ -29,6 +38,9 @@ class Arrivals:
     arrived_at: np.ndarray
     task_type: np.ndarray
     expected_count: float
+    tokens_in: np.ndarray | None = None
+    tokens_out: np.ndarray | None = None
+    """Trace replay only: each request's input and output tokens."""
 
     def __len__(self) -> int:
         return len(self.arrived_at)
@@ -71,6 +83,8 @@ def expected_arrivals_in_month(scenario: Scenario) -> float:
 
 def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Every task arriving before the horizon, with its task type."""
+    if scenario.arrivals.kind == "trace":
+        return _replay(scenario, streams)
     rates = hourly_rates_per_s(scenario)
     offset_h = WEEKDAYS.index(scenario.start_weekday) * 24
     num_hours = int(np.ceil(scenario.horizon_s / SECONDS_PER_HOUR))
@@ -88,6 +102,37 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     task_type = mix.choice(len(shares), size=len(arrived_at), p=shares / shares.sum())
     expected = float(np.sum(hour_rates * lengths))
     return Arrivals(arrived_at, task_type.astype(np.int16), expected)
+
+
+def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
+    """The trace's requests before the horizon, scaled as the scenario asks."""
+    spec = scenario.arrivals
+    if spec.path.startswith("excerpt:"):
+        path = excerpt_path(spec.path.removeprefix("excerpt:"))
+    else:
+        path = Path(spec.base_dir or ".") / spec.path
+    try:
+        trace = read_trace(path, spec.format, columns=spec.columns,
+                           time_unit_s=spec.time_unit_s,
+                           skip_bad_rows=spec.skip_bad_rows, max_rows=spec.max_rows)
+        trace = scale_trace(trace, speedup=spec.speedup,
+                            rate_multiplier=spec.rate_multiplier,
+                            generator=streams.generator("trace"))
+    except ValueError as exc:
+        raise ScenarioError(f"arrivals.path: {exc}") from None
+    keep = trace.arrived_at < scenario.horizon_s
+    arrived_at = trace.arrived_at[keep]
+    names = list(scenario.task_types)
+    if spec.task_type is not None:
+        task_type = np.full(len(arrived_at), names.index(spec.task_type))
+    else:
+        shares = np.array([t.share for t in scenario.task_types.values()])
+        task_type = streams.generator("task_mix").choice(
+            len(shares), size=len(arrived_at), p=shares / shares.sum())
+    logger.info("trace %s: %d rows, %d skipped, %d requests before the horizon",
+                trace.source, trace.num_rows, trace.num_skipped, len(arrived_at))
+    return Arrivals(arrived_at, task_type.astype(np.int16), float(len(arrived_at)),
+                    trace.tokens_in[keep], trace.tokens_out[keep])
 
 
 def _normalised(profile: list[float] | None, size: int) -> np.ndarray:

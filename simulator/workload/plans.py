@@ -100,10 +100,16 @@ class TaskPlanner:
         self.loop_counts: dict[int, object] = {}
         self._index_nodes(task_type.workflow, prefix, streams, [0])
 
-    def draw(self) -> Plan:
-        """The plan of the next task of this type."""
+    def draw(self, request: tuple[int, int] | None = None) -> Plan:
+        """The plan of the next task of this type.
+
+        `request` (input, output tokens), from a replayed trace, replaces the
+        drawn user request and the first LLM call's visible output.
+        """
         state = _PlanState(self.task_type)
-        state.context = self.task_type.system_prompt_tokens + self.user_input()
+        user_tokens = self.user_input() if request is None else request[0]
+        state.first_output = None if request is None else request[1]
+        state.context = self.task_type.system_prompt_tokens + user_tokens
         state.prefix = self.task_type.system_prompt_tokens
         self._expand(self.task_type.workflow, state)
         return Plan(tuple(state.actions), state.stop_reason)
@@ -148,6 +154,8 @@ class TaskPlanner:
             tokens_in = state.context + draws.input_tokens()
             cached = int(state.cache_frac * state.prefix + 0.5)
             visible = draws.output_tokens()
+            if state.first_output is not None:
+                visible, state.first_output = state.first_output, None
             reasoning = draws.reasoning_tokens()
             out = visible + reasoning
             state.prefix = tokens_in
@@ -192,6 +200,7 @@ class _PlanState:
         self.num_calls = 0
         self.corrections = 0
         self.visits = 0
+        self.first_output: int | None = None
         self.ended = False
         self.stop_reason: str | None = None
         self.cache_frac = task_type.cache_read_frac
