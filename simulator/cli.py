@@ -66,13 +66,16 @@ def run(
         "--out", help="Report folder (default reports/<scenario name>).")] = None,
     seed: SeedOption = None,
     overrides: SetOption = None,
+    trace: Annotated[Path | None, typer.Option(
+        "--trace", help="Replay this trace file instead of the scenario's "
+        "arrivals.path (a trace-replay scenario only).")] = None,
     log_level: LogOption = "warning",
 ) -> None:
     """Run a scenario; print a summary and write the report folder."""
     from simulator.report import check_out_dir, write_report
 
     _configure_logging(log_level)
-    scenario = load_scenario(scenario_file, overrides or [], seed)
+    scenario = load_scenario(scenario_file, overrides or [], seed, trace)
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
     with _LazyProgress(scenario.name) as progress:

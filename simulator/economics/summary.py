@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from simulator.catalogue import PRESETS
 from simulator.economics.bill import (
     Bill,
     allocate_cents,
@@ -48,6 +49,7 @@ def summarize(run: RunResult, version: str) -> dict:
     factor = month_factor(run)
     window_bill, month_bill = run_bill(run), monthly_bill(run)
     tasks = run.tasks
+    idle = [0.0]
     tokens = int(run.calls["tokens_in"][run.calls["status"] == 0].sum()
                  + run.calls["tokens_out"][run.calls["status"] == 0].sum())
     ended = int(np.count_nonzero(tasks["status"] != IN_FLIGHT))
@@ -65,7 +67,7 @@ def summarize(run: RunResult, version: str) -> dict:
                           "hours": scenario.billing.hours(),
                           "month_factor": float(factor)},
         "tasks": _outcomes(tasks, np.ones(len(tasks["status"]), dtype=bool)),
-        "task_types": _task_types(run, costs, factor, month_bill),
+        "task_types": _task_types(run, costs, factor, month_bill, idle),
         "calls": _calls(run),
         "tools": _tools(run),
         "bill": bill_dict(window_bill),
@@ -74,6 +76,7 @@ def summarize(run: RunResult, version: str) -> dict:
         "usd_per_mtok": (_round(window_bill.total_usd * 10**6 / tokens)
                          if tokens else None),
         "gpu_backends": _gpu_backends(run, month_bill),
+        "monthly_idle_capacity_usd": idle[0],
         "littles_law": _little(full),
     }
     summary["warnings"] = _warnings(summary)
@@ -111,7 +114,7 @@ def _outcomes(tasks: dict, mask: np.ndarray) -> dict:
 
 
 def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
-                month_bill: Bill) -> dict:
+                month_bill: Bill, idle_capacity: list[float]) -> dict:
     scenario, tasks = run.scenario, run.tasks
     per_type: dict[str, dict] = {}
     monthly: list[Decimal] = []
@@ -153,9 +156,12 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
         per_type[name] = entry
         usage = Decimal(int(usage_costs[mask].sum())) / PICO_PER_USD
         monthly.append(usage * factor + capacity[index])
-    shown = allocate_cents(monthly, month_bill.shown_total_usd())
-    for entry, cents in zip(per_type.values(), shown, strict=True):
+    idle = month_bill.total_usd - sum(monthly, Decimal(0))
+    shown = allocate_cents([*monthly, max(idle, Decimal(0))],
+                           month_bill.shown_total_usd())
+    for entry, cents in zip(per_type.values(), shown, strict=False):
         entry["monthly_spend_usd"] = float(cents)
+    idle_capacity[0] = float(shown[-1])
     _add_multipliers(per_type, scenario.baseline_task_type)
     return per_type
 
@@ -246,6 +252,7 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
                            method),
             "tpot_s": _pct(tpot, method),
             "output_tokens_per_s": round(tokens_per_s, 3),
+            "peak_output_tokens_per_s": _peak(run.scenario.backends[name]),
             "monthly_usd": _round(month_usd, 2),
             "usd_per_mtok_output": (_round(month_usd * 10**6 / Decimal(
                 repr(month_tokens)), 6) if month_tokens else None),
@@ -254,6 +261,14 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
                     repr(run.scenario.billing.hours()))), 6) if month_usd else None),
         }
     return found
+
+
+def _peak(backend: object) -> float | None:
+    """Calibrated saturated throughput of a preset deployment, all replicas."""
+    performance = backend.performance
+    if performance.kind != "preset":
+        return None
+    return PRESETS[performance.name].calibrated_tokens_per_s * backend.replicas
 
 
 def _pct(values: np.ndarray, method: str) -> dict:
@@ -312,8 +327,8 @@ def _warnings(summary: dict) -> list[str]:
                          "grows without bound and no mean wait is given")
     tasks = summary["tasks"]
     if not tasks["arrived"]:
-        found.append("no task arrived in the simulated window, so every figure is "
-                     "empty and the monthly bill is $0; lengthen horizon_s or "
+        found.append("no task arrived in the measured window, so every task "
+                     "figure is empty; lengthen horizon_s, shorten warmup_s or "
                      "raise the arrival rate")
     if tasks["arrived"] and tasks["in_flight"] > IN_FLIGHT_WARNING_FRAC * tasks[
             "arrived"]:

@@ -27,7 +27,7 @@ _CONTAINERS = {"models", "backends", "tools", "task_types", "by_step_kind"}
 
 def load_scenario(
     path: str | Path, overrides: list[str] | tuple[str, ...] = (),
-    seed: int | None = None,
+    seed: int | None = None, trace: str | Path | None = None,
 ) -> Scenario:
     """Read, override and validate a scenario file.
 
@@ -35,6 +35,7 @@ def load_scenario(
         path: the YAML file.
         overrides: `dotted.path=value` strings, values parsed as YAML.
         seed: replaces the scenario's seed when given.
+        trace: replaces the trace file of a trace-replay scenario.
 
     Raises:
         ScenarioError: the file cannot be read or is not a valid scenario.
@@ -51,6 +52,11 @@ def load_scenario(
     if seed is not None:
         data["seed"] = seed
     arrivals = data.get("arrivals")
+    if trace is not None:
+        if not isinstance(arrivals, dict) or arrivals.get("kind") != "trace":
+            raise ScenarioError(f"--trace: {path} does not replay a trace (its "
+                                "arrivals.kind is not trace)")
+        arrivals["path"] = str(Path(trace).resolve())
     if isinstance(arrivals, dict) and arrivals.get("kind") == "trace":
         arrivals.setdefault("base_dir", str(path.resolve().parent))
     return scenario_from_dict(data, source=str(path))

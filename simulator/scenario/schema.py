@@ -200,6 +200,9 @@ class TraceArrivals(StrictModel):
         None, ge=1, le=50_000_000, description="Read at most this many rows.")
     task_type: str | None = Field(
         None, description="Every request becomes this task type; omitted: shares.")
+    each_task_type: bool = Field(
+        False, description=("Every request becomes one task of each task type, so "
+                            "designs are compared on identical traffic."))
     base_dir: str | None = Field(
         None, description="Folder a relative path is read from (set by the loader).")
 

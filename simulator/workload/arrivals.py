@@ -123,7 +123,14 @@ def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
     keep = trace.arrived_at < scenario.horizon_s
     arrived_at = trace.arrived_at[keep]
     names = list(scenario.task_types)
-    if spec.task_type is not None:
+    tokens_in, tokens_out = trace.tokens_in[keep], trace.tokens_out[keep]
+    if spec.each_task_type:
+        count = len(names)
+        arrived_at = np.repeat(arrived_at, count)
+        tokens_in = np.repeat(tokens_in, count)
+        tokens_out = np.repeat(tokens_out, count)
+        task_type = np.tile(np.arange(count), len(arrived_at) // count)
+    elif spec.task_type is not None:
         task_type = np.full(len(arrived_at), names.index(spec.task_type))
     else:
         shares = np.array([t.share for t in scenario.task_types.values()])
@@ -132,7 +139,7 @@ def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
     logger.info("trace %s: %d rows, %d skipped, %d requests before the horizon",
                 trace.source, trace.num_rows, trace.num_skipped, len(arrived_at))
     return Arrivals(arrived_at, task_type.astype(np.int16), float(len(arrived_at)),
-                    trace.tokens_in[keep], trace.tokens_out[keep])
+                    tokens_in, tokens_out)
 
 
 def _normalised(profile: list[float] | None, size: int) -> np.ndarray:
