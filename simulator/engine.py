@@ -20,7 +20,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -28,6 +27,28 @@ import simpy
 from simulator.backends.api import ApiServer
 from simulator.backends.gpu import GpuServer
 from simulator.backends.monitor import Monitor
+from simulator.records import (
+    CALL_FAIL_REASON,
+    CALL_COLUMNS,
+    CALL_DTYPES,
+    CALL_CONTEXT_OVERFLOW,
+    CALL_OK,
+    CALL_OVER_TPM,
+    CALL_STATUSES,
+    COMPLETED,
+    FAIL_REASONS,
+    FAILED,
+    IN_FLIGHT,
+    NO_REASON,
+    REASON_CAP_TOKENS,
+    REASON_CAP_USD,
+    REASON_TOOL,
+    TASK_STATUSES,
+    TOOL_COLUMNS,
+    TOOL_DTYPES,
+    Records,
+    RunResult,
+)
 from simulator.rng import Streams
 from simulator.routing import route_table
 from simulator.scenario.schema import ApiBackend, Scenario
@@ -36,70 +57,10 @@ from simulator.workload.plans import Plan, build_planners
 
 logger = logging.getLogger(__name__)
 
-COMPLETED, FAILED, IN_FLIGHT = 0, 1, 2
-TASK_STATUSES = ("completed", "failed", "in_flight")
-CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM = 0, 1, 2
-CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min")
-FAIL_REASONS = ("", "context_window", "over_tokens_per_min", "tool_failed",
-                "cap_llm_calls", "cap_tokens", "cap_usd", "plan_limit")
-(NO_REASON, REASON_CONTEXT, REASON_TPM, REASON_TOOL, REASON_CAP_CALLS,
- REASON_CAP_TOKENS, REASON_CAP_USD, REASON_PLAN_LIMIT) = range(len(FAIL_REASONS))
-_CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM}
 PROGRESS_CHUNKS = 100
 
 CallCost = Callable[[int, int, int, int], int]
 """(backend index, tokens in, tokens cached, tokens out) -> pico-USD."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one run produced: columnar records plus the names they index.
-
-    `tool_demand_s` sums the latency of every tool attempt requested (served
-    or still queued); `backend_requests` and `backend_tokens` count every LLM
-    call requested and its input + output tokens.
-    """
-
-    scenario: Scenario
-    horizon_s: float
-    expected_arrivals: float
-    tasks: dict[str, np.ndarray]
-    calls: dict[str, np.ndarray]
-    tool_calls: dict[str, np.ndarray]
-    task_type_names: list[str]
-    backend_names: list[str]
-    tool_names: list[str]
-    tool_demand_s: list[float]
-    backend_requests: list[int]
-    backend_tokens: list[int]
-    gpu_usage: dict[str, dict[str, float]]
-    samples: dict[str, np.ndarray]
-    wall_s: float
-
-
-class _Records:
-    """Growing columns; turned into numpy arrays once, at the end."""
-
-    def __init__(self, columns: tuple[str, ...]) -> None:
-        self.columns = {name: [] for name in columns}
-
-    def arrays(self, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
-        return {name: np.asarray(values, dtype=dtypes.get(name, "int64"))
-                for name, values in self.columns.items()}
-
-
-CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
-                "requested_at", "started_at", "first_token_at", "finished_at",
-                "tokens_in", "tokens_cached", "tokens_out", "tokens_reasoning",
-                "status", "replica")
-CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
-               "replica": "int32",
-               "backend": "int16", "status": "int8", "requested_at": "float64",
-               "started_at": "float64", "first_token_at": "float64",
-               "finished_at": "float64"}
-TOOL_COLUMNS = ("task_id", "tool", "requested_at", "started_at", "finished_at", "ok")
-TOOL_DTYPES = {"tool": "int16", "requested_at": "float64", "started_at": "float64",
-               "finished_at": "float64", "ok": "bool"}
 
 
 class _Model:
@@ -122,8 +83,8 @@ class _Model:
         self.caps = [(t.caps.max_tokens or math.inf,
                       int(t.caps.max_usd * 10**12) if t.caps.max_usd else math.inf)
                      for t in scenario.task_types.values()]
-        self.calls = _Records(CALL_COLUMNS)
-        self.tool_calls = _Records(TOOL_COLUMNS)
+        self.calls = Records(CALL_COLUMNS)
+        self.tool_calls = Records(TOOL_COLUMNS)
         self.tool_demand_s = [0.0] * len(self.tool_slots)
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
@@ -173,7 +134,7 @@ class _Model:
                 outcome = yield from self.serve_call(task_id, type_index, action,
                                                      backend_index)
                 if outcome is not None:
-                    return self.finish(task_id, FAILED, _CALL_FAIL_REASON[outcome])
+                    return self.finish(task_id, FAILED, CALL_FAIL_REASON[outcome])
                 if self.tokens_in[task_id] + self.tokens_out[task_id] > max_tokens:
                     return self.finish(task_id, FAILED, REASON_CAP_TOKENS)
                 if self.spent_pusd[task_id] > max_pusd:

@@ -26,7 +26,7 @@ from simulator.economics.bill import (
     task_costs_pusd,
 )
 from simulator.economics.pricing import PICO_PER_USD
-from simulator.engine import (
+from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
     CALL_OVER_TPM,
     COMPLETED,

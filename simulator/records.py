@@ -1,0 +1,75 @@
+"""Record types of a run: statuses, failure reasons, and the columnar records.
+
+A run's tasks, LLM calls and tool attempts are kept as columns (one numpy
+array per field), not one object per record, so a day of traffic stays small.
+Codes index the name tuples: a task's `status` indexes TASK_STATUSES, its
+`reason` FAIL_REASONS, a call's `status` CALL_STATUSES.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.scenario.schema import Scenario
+
+COMPLETED, FAILED, IN_FLIGHT = 0, 1, 2
+TASK_STATUSES = ("completed", "failed", "in_flight")
+CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM = 0, 1, 2
+CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min")
+FAIL_REASONS = ("", "context_window", "over_tokens_per_min", "tool_failed",
+                "cap_llm_calls", "cap_tokens", "cap_usd", "plan_limit")
+(NO_REASON, REASON_CONTEXT, REASON_TPM, REASON_TOOL, REASON_CAP_CALLS,
+ REASON_CAP_TOKENS, REASON_CAP_USD, REASON_PLAN_LIMIT) = range(len(FAIL_REASONS))
+CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM}
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced: columnar records plus the names they index.
+
+    `tool_demand_s` sums the latency of every tool attempt requested (served
+    or still queued); `backend_requests` and `backend_tokens` count every LLM
+    call requested and its input + output tokens.
+    """
+
+    scenario: Scenario
+    horizon_s: float
+    expected_arrivals: float
+    tasks: dict[str, np.ndarray]
+    calls: dict[str, np.ndarray]
+    tool_calls: dict[str, np.ndarray]
+    task_type_names: list[str]
+    backend_names: list[str]
+    tool_names: list[str]
+    tool_demand_s: list[float]
+    backend_requests: list[int]
+    backend_tokens: list[int]
+    gpu_usage: dict[str, dict[str, float]]
+    samples: dict[str, np.ndarray]
+    wall_s: float
+
+
+class Records:
+    """Growing columns; turned into numpy arrays once, at the end."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = {name: [] for name in columns}
+
+    def arrays(self, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
+        """The columns as numpy arrays (int64 unless `dtypes` says otherwise)."""
+        return {name: np.asarray(values, dtype=dtypes.get(name, "int64"))
+                for name, values in self.columns.items()}
+
+
+CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
+                "requested_at", "started_at", "first_token_at", "finished_at",
+                "tokens_in", "tokens_cached", "tokens_out", "tokens_reasoning",
+                "status", "replica")
+CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
+               "replica": "int32",
+               "backend": "int16", "status": "int8", "requested_at": "float64",
+               "started_at": "float64", "first_token_at": "float64",
+               "finished_at": "float64"}
+TOOL_COLUMNS = ("task_id", "tool", "requested_at", "started_at", "finished_at", "ok")
+TOOL_DTYPES = {"tool": "int16", "requested_at": "float64", "started_at": "float64",
+               "finished_at": "float64", "ok": "bool"}
