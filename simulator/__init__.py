@@ -16,7 +16,7 @@ from simulator.errors import ScenarioError, SimulatorError  # noqa: E402
 from simulator.scenario import Scenario, load_scenario  # noqa: E402
 
 if TYPE_CHECKING:
-    from simulator.engine import RunResult
+    from simulator.records import RunResult
     from simulator.workload.arrivals import Arrivals
 
 

@@ -116,7 +116,7 @@ PRESETS: dict[str, PerformancePreset] = {
         # saturated replica on 300-in / 300-out requests (assumed, close to the
         # benchmark's short prompts) delivers the published throughput.
         PerformancePreset("llama2-70b-8xh100-mlperf", "Llama-2-70B", "H100", 8,
-                          60_000.0, 0.009, 1.56e-5, 1024, 24_525.0, 300, 300,
+                          60_000.0, 0.009, 1.65e-5, 1024, 24_525.0, 300, 300,
                           "MLPerf Inference v4.1 DGX-H100 Llama-2-70B Offline"),
         # SplitwiseSim's measured model (../shared/data/splitwise-perf-model),
         # Llama-2-70B on 8x H100 (TP 8): decode iteration 29.8 ms at batch 1 and

@@ -28,13 +28,12 @@ from simulator.backends.api import ApiServer
 from simulator.backends.gpu import GpuServer
 from simulator.backends.monitor import Monitor
 from simulator.records import (
-    CALL_FAIL_REASON,
     CALL_COLUMNS,
-    CALL_DTYPES,
     CALL_CONTEXT_OVERFLOW,
+    CALL_DTYPES,
+    CALL_FAIL_REASON,
     CALL_OK,
     CALL_OVER_TPM,
-    CALL_STATUSES,
     COMPLETED,
     FAIL_REASONS,
     FAILED,

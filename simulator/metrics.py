@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from simulator.engine import RunResult
+from simulator.records import RunResult
 
 Z_95 = 1.959963984540054
 QUANTILES = (0.5, 0.95, 0.99)

@@ -33,7 +33,7 @@ def test_rented_gpu_always_on_for_a_month(month, expected):
     data["billing"] = {"month": month}
     bill = monthly_bill(run_at(build(data), [0.0]))
     (line,) = [line for line in bill.lines if line.backend == "gpu"]
-    assert (line.item, line.unit) == ("GPU-hours (on_demand)", "GPU-hours")
+    assert (line.item, line.unit) == ("GPU-hours (given price)", "GPU-hours")
     assert bill.shown_total_usd() == Decimal(expected)
     assert ("calendar month" in bill.period) == (month != "average")
 

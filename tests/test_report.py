@@ -14,10 +14,16 @@ import pytest
 
 import simulator
 from simulator.economics.pricing import format_usd
-from simulator.engine import CALL_STATUSES, TASK_STATUSES, RunResult
 from simulator.errors import SimulatorError
+from simulator.records import CALL_STATUSES, TASK_STATUSES, RunResult
 from simulator.report import figures, write_report
-from simulator.report.blocks import unit_price
+from simulator.report.blocks import (
+    duration,
+    price_per_unit,
+    quantity_with_unit,
+    unit_price,
+)
+from simulator.report.pool_figures import gpu_latency_samples
 from simulator.report.records import usd_cells
 from simulator.scenario import dump_resolved, scenario_from_dict
 
@@ -25,6 +31,9 @@ CHARTS = ("bill_by_backend.png", "monthly_spend_by_task_type.png",
           "cost_per_task.png", "compute_multiplier.png", "latency_cdf.png")
 FILES = ("summary.json", "scenario.resolved.yaml", "calls.csv", "tasks.csv",
          "tool_calls.csv", *CHARTS, "report.md", "report.html")
+POOL_CHARTS = ("queue_and_utilisation.png", "gpu_latency.png")
+GPU_FILES = (*FILES[:-2], *POOL_CHARTS, *FILES[-2:])
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def scenario_data(tool_usd_per_call: float = 0.0, rate_per_s: float = 0.2) -> dict:
@@ -334,3 +343,207 @@ def test_unwritable_path_is_bad_input(free_tools: tuple, tmp_path: Path) -> None
     with pytest.raises(SimulatorError, match="longer than 200 bytes"):
         write_report(run, summary, tmp_path / ("a" * 300), resolved)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def gpu_scenario_data() -> dict:
+    """Half an hour on an on-prem preset and a rented service-time pool."""
+    answer = {"kind": "answer", "input_tokens": 1000,
+              "output_tokens": {"dist": "lognormal", "median": 250, "p90": 700}}
+    return {
+        "name": "gpu-report-test", "horizon_s": 1800, "warmup_s": 300, "seed": 3,
+        "arrivals": {"kind": "poisson", "rate_per_s": 1.0},
+        "models": {"m": {"tier": "mid", "context_window_tokens": 8192}},
+        "backends": {
+            "onprem": {"kind": "on_prem", "model": "m", "gpu": "H100",
+                       "gpus_per_replica": 8, "replicas": 1, "max_concurrency": 6,
+                       "performance": {"kind": "preset",
+                                       "name": "llama2-70b-8xh100-mlperf"},
+                       "costs": {"usd_per_kwh": 0.06}},
+            "rented": {"kind": "cloud_gpu", "model": "m", "gpu": "H100",
+                       "gpus_per_replica": 1, "replicas": 2, "max_concurrency": 2,
+                       "performance": {"kind": "service_time", "service_time_s": {
+                           "dist": "lognormal", "median": 2, "p90": 6}},
+                       "cloud": {"usd_per_gpu_hour": 4.02}}},
+        "task_types": {
+            "chat": {"share": 0.5, "route": {"default": "onprem"},
+                     "workflow": [answer]},
+            "short": {"share": 0.5, "route": {"default": "rented"},
+                      "workflow": [{"kind": "answer", "input_tokens": 200,
+                                    "output_tokens": 100}]}},
+    }
+
+
+def run_file(path: Path) -> tuple[RunResult, dict, str]:
+    """Load a scenario file and simulate it; return run, summary and resolved YAML."""
+    scenario = simulator.load_scenario(path)
+    run = simulator.simulate(scenario)
+    return run, simulator.summarize(run), dump_resolved(scenario, "test")
+
+
+@pytest.fixture(scope="module")
+def gpu_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GPU scenario as a YAML file (JSON is YAML) in a temporary folder."""
+    path = tmp_path_factory.mktemp("scenarios") / "gpu.yaml"
+    path.write_text(json.dumps(gpu_scenario_data(), indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gpu_run(gpu_file: Path) -> tuple[RunResult, dict, str]:
+    """One run of the GPU scenario."""
+    return run_file(gpu_file)
+
+
+@pytest.fixture(scope="module")
+def gpu_report(gpu_run: tuple, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report folder of the GPU run, written once."""
+    run, summary, resolved = gpu_run
+    out_dir = tmp_path_factory.mktemp("reports") / "gpu"
+    write_report(run, summary, out_dir, resolved)
+    return out_dir
+
+
+def test_gpu_run_writes_the_pool_charts(gpu_run: tuple, gpu_report: Path) -> None:
+    """A GPU run gets the queue and GPU latency PNGs, each embedded in the HTML."""
+    assert sorted(p.name for p in gpu_report.iterdir()) == sorted(GPU_FILES)
+    for name in POOL_CHARTS:
+        assert (gpu_report / name).read_bytes().startswith(PNG_SIGNATURE)
+    page = (gpu_report / "report.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert {base64.b64decode(data) for data in images} == {
+        (gpu_report / name).read_bytes() for name in (*CHARTS, *POOL_CHARTS)}
+
+
+def test_gpu_section_reports_each_backend(gpu_run: tuple, gpu_report: Path) -> None:
+    """The GPU section has the table, a sentence per backend and both charts."""
+    summary = gpu_run[1]
+    markdown = (gpu_report / "report.md").read_text(encoding="utf-8")
+    section = markdown[markdown.index("## GPU backends"):markdown.index("## Tools")]
+    assert "| measure | onprem | rented |" in section
+    assert "| kind | on-prem | cloud GPU |" in section
+    for name, entry in summary["gpu_backends"].items():
+        assert entry["calls"] > 0
+        assert (f"{name} served {entry['calls']:,} calls at "
+                f"{entry['utilisation_frac'] * 100:.1f}% slot utilisation;") in section
+        assert f"{format_usd(Decimal(str(entry['monthly_usd'])))} a month" in section
+    for name in POOL_CHARTS:
+        assert f"]({name})" in section
+    assert ("the first 300 s are warm-up and excluded from every figure and bill"
+            in markdown)
+
+
+def test_gpu_bill_lines_show_their_units(gpu_run: tuple, gpu_report: Path) -> None:
+    """Capacity lines show quantity and unit price in their own units."""
+    markdown = (gpu_report / "report.md").read_text(encoding="utf-8")
+    monthly = markdown[markdown.index("## Monthly bill"):
+                       markdown.index("### Bill of the simulated window")]
+    for line in gpu_run[1]["monthly_bill"]["lines"]:
+        row = next(row for row in monthly.splitlines()
+                   if row.startswith(f"| {line['backend']} | ")
+                   and f" | {line['item'].replace('_', ' ')} | " in row)
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[3] == quantity_with_unit(line["quantity"], line["unit"])
+        assert cells[4] == price_per_unit(line["unit_price_usd"], line["unit"])
+    rented = ("| rented | m | GPU-hours (given price) | 1,460 GPU-hours | "
+              "$4.02 / GPU-hour |")
+    assert rented in monthly
+    assert "| tool " not in monthly  # no capacity line is taken for a tool
+
+
+def test_unit_prices_and_quantities_render_in_their_units() -> None:
+    """Every bill unit reads sensibly in the price and quantity columns."""
+    prices = [(4.0, "tokens"), (0.0005, "calls"), (4.02, "GPU-hours"),
+              (521.1333333333333, "GPU-months"), (0.06, "kWh"), (3126.8, "months"),
+              (13333.333333333334, "FTE-months")]
+    assert [price_per_unit(amount, unit) for amount, unit in prices] == [
+        "$4.00 / 1M tokens", "$0.0005 / call", "$4.02 / GPU-hour",
+        "$521.13 / GPU-month", "$0.06 / kWh", "$3,126.80 / month",
+        "$13,333.33 / FTE-month"]
+    quantities = [(5840.0, "GPU-hours"), (4292.4, "kWh"), (8.0, "GPU-months"),
+                  (0.5, "FTE-months"), (1.0, "months"), (0.0200913, "GPU-months"),
+                  (1_234_567, "tokens"), (1, "calls")]
+    assert [quantity_with_unit(value, unit) for value, unit in quantities] == [
+        "5,840 GPU-hours", "4,292.4 kWh", "8 GPU-months", "0.5 FTE-months",
+        "1 month", "0.0201 GPU-months", "1,234,567 tokens", "1 call"]
+    assert [unit_price(v) for v in (0.30000000000000004, 0.0625, 1.2345)] == [
+        "$0.30", "$0.0625", "$1.2345"]
+    assert [duration(v) for v in (0.0116, 0.058, 0.0, 2.81, None)] == [
+        "11.6 ms", "58.0 ms", "0 s", "2.81 s", "\u2013"]
+
+
+def test_bill_chart_counts_only_per_call_lines_as_tools() -> None:
+    """GPU capacity lines stay with their backend; lines billed per call are tools."""
+    for unit in ("GPU-hours", "GPU-months", "kWh", "months", "FTE-months", "tokens"):
+        assert figures._bill_owner({"backend": "onprem", "unit": unit}) == "onprem"
+    assert figures._bill_owner({"backend": "search", "unit": "calls"}) == (
+        "search (tool)")
+
+
+def test_gpu_latency_chart_uses_the_summary_calls(gpu_run: tuple) -> None:
+    """The chart's TTFT and TPOT samples are the ones summary.json counts."""
+    run, summary, _ = gpu_run
+    samples = gpu_latency_samples(run, summary)
+    assert list(samples) == ["onprem", "rented"]
+    for name, found in samples.items():
+        entry = summary["gpu_backends"][name]
+        assert len(found.ttft_s) == entry["ttft_s"]["p50"]["num_samples"]
+        assert len(found.tpot_s) == entry["tpot_s"]["p50"]["num_samples"]
+        rank = -(-95 * len(found.tpot_s) // 100)  # nearest rank
+        assert found.tpot_s[rank - 1] == entry["tpot_s"]["p95"]["value"]
+
+
+def test_api_only_run_has_no_pool_charts(free_tools: tuple, report: Path) -> None:
+    """Without GPU backends or limited tools: no pool charts, no GPU section."""
+    assert not [name for name in POOL_CHARTS if (report / name).exists()]
+    markdown = (report / "report.md").read_text(encoding="utf-8")
+    assert "GPU backends" not in markdown and "warm-up" not in markdown
+    assert free_tools[1]["gpu_backends"] == {}
+
+
+def test_limited_tool_gets_the_queue_chart_alone(tmp_path: Path) -> None:
+    """An API run with a concurrency-limited tool charts that tool's queue only."""
+    data = scenario_data()
+    data["tools"]["search"]["concurrency"] = 1
+    run, summary, resolved = run_of(data)
+    write_report(run, summary, tmp_path / "out", resolved)
+    assert (tmp_path / "out" / "queue_and_utilisation.png").exists()
+    assert not (tmp_path / "out" / "gpu_latency.png").exists()
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    tools = markdown[markdown.index("## Tools"):markdown.index("## Failures")]
+    assert "](queue_and_utilisation.png)" in tools
+
+
+def test_gpu_report_is_byte_identical_on_rerun(gpu_file: Path, gpu_report: Path,
+                                              tmp_path: Path) -> None:
+    """Simulating and writing the GPU scenario again gives the same bytes."""
+    run, summary, resolved = run_file(gpu_file)
+    write_report(run, summary, tmp_path / "again", resolved)
+    for name in GPU_FILES:
+        assert (tmp_path / "again" / name).read_bytes() == (
+            gpu_report / name).read_bytes(), name
+
+
+def test_api_report_replaces_a_gpu_report(gpu_run: tuple, free_tools: tuple,
+                                          tmp_path: Path) -> None:
+    """A report folder with pool charts is recognised and replaced whole."""
+    run, summary, resolved = gpu_run
+    write_report(run, summary, tmp_path / "out", resolved)
+    assert (tmp_path / "out" / "gpu_latency.png").exists()
+    run, summary, resolved = free_tools
+    write_report(run, summary, tmp_path / "out", resolved)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(FILES)
+
+
+def test_idle_gpu_capacity_is_billed_and_said(tmp_path: Path) -> None:
+    """With no traffic, GPUs still cost money; no latency chart, queues still drawn."""
+    data = gpu_scenario_data()
+    data["arrivals"]["rate_per_s"] = 0.0
+    run, summary, resolved = run_of(data)
+    write_report(run, summary, tmp_path / "out", resolved)
+    assert (tmp_path / "out" / "queue_and_utilisation.png").exists()
+    assert not (tmp_path / "out" / "gpu_latency.png").exists()
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    idle = format_usd(Decimal(str(summary["monthly_idle_capacity_usd"])))
+    assert summary["monthly_idle_capacity_usd"] == summary["monthly_bill"]["total_usd"]
+    assert f"GPU capacity no task used costs {idle} a month" in markdown
+    assert "onprem served no calls;" in markdown

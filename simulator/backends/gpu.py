@@ -10,9 +10,11 @@ index first). Two performance models:
   remaining output tokens one per iteration. An iteration of a replica
   decoding b sequences takes `base_s + per_sequence_s * b`, so every decoding
   sequence advances at 1 / (base_s + per_sequence_s * b) tokens per second and
-  the replica's throughput rises with b towards 1 / per_sequence_s. Prefills
-  run one at a time and pause decoding while they run (prefill first, as
-  engines without chunked prefill schedule).
+  the replica's throughput rises with b towards 1 / per_sequence_s. The
+  sequences waiting to prefill are prefilled together in one pass, which takes
+  their tokens / prefill rate but at least one iteration (`base_s`), and
+  pauses decoding while it runs (prefill first, as engines without chunked
+  prefill schedule).
 - `service_time`: a sequence holds its slot for a drawn service time, whatever
   else runs; with one slot per replica and exponential times this is M/M/c.
 
@@ -67,7 +69,7 @@ class Replica:
         self.pool = pool
         self.active = 0
         self.prefills: deque[Sequence] = deque()
-        self.prefilling: Sequence | None = None
+        self.prefilling: list[Sequence] | None = None
         self.decoding: list[tuple[float, int, Sequence]] = []
         self.work = 0.0
         self.updated_at = 0.0
@@ -112,23 +114,28 @@ class Replica:
         self.updated_at = now
 
     def _start_prefill(self) -> None:
-        sequence = self.prefills.popleft()
-        self.prefilling = sequence
+        """Prefill every waiting sequence together in one pass."""
+        batch = list(self.prefills)
+        self.prefills.clear()
+        self.prefilling = batch
         self.version += 1
-        duration = sequence.prefill_tokens / self.pool.prefill_tokens_per_s
+        tokens = sum(sequence.prefill_tokens for sequence in batch)
+        duration = max(tokens / self.pool.prefill_tokens_per_s,
+                       self.pool.base_s)  # a pass takes at least one iteration
         self.env.timeout(duration).callbacks.append(self._prefill_done)
 
     def _prefill_done(self, _event: simpy.Event) -> None:
-        sequence = self.prefilling
+        batch = self.prefilling
         self.prefilling = None
         self.updated_at = self.env.now
-        sequence.first_token_at = self.env.now
-        if sequence.decode_tokens <= 0:
-            self._finish(sequence)
-        else:
-            self.counter += 1
-            heapq.heappush(self.decoding, (self.work + sequence.decode_tokens,
-                                           self.counter, sequence))
+        for sequence in batch:
+            sequence.first_token_at = self.env.now
+            if sequence.decode_tokens <= 0:
+                self._finish(sequence)
+            else:
+                self.counter += 1
+                heapq.heappush(self.decoding, (self.work + sequence.decode_tokens,
+                                               self.counter, sequence))
         if self.prefills:
             self._start_prefill()
         else:

@@ -26,7 +26,7 @@ from simulator.economics.pricing import (
     backend_rates,
     call_costs_pusd,
 )
-from simulator.engine import RunResult
+from simulator.records import RunResult
 from simulator.scenario.prices import TOKENS_PER_MTOK
 from simulator.scenario.schema import ApiBackend
 from simulator.workload.arrivals import expected_arrivals_in_month

@@ -53,8 +53,9 @@ def _rental(backend: CloudGpuBackend, period_s: float, month_hours: float,
                             backend.gpus_per_replica, cloud.billing_granularity,
                             cloud.minimum_billed_s)
         quantity = amount / rate if rate else Decimal(0)
-    return (f"GPU-hours ({backend.cloud.pricing})", quantity, "GPU-hours", rate,
-            amount)
+    basis = (backend.cloud.pricing if backend.cloud.usd_per_gpu_hour is None
+             else "given price")
+    return (f"GPU-hours ({basis})", quantity, "GPU-hours", rate, amount)
 
 
 def _on_prem(backend: OnPremBackend, busy_frac: float, period_s: float,

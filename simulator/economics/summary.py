@@ -26,6 +26,7 @@ from simulator.economics.bill import (
     task_costs_pusd,
 )
 from simulator.economics.pricing import PICO_PER_USD
+from simulator.metrics import percentiles, time_average_in_system, window_view
 from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
     CALL_OVER_TPM,
@@ -35,7 +36,6 @@ from simulator.records import (
     IN_FLIGHT,
     RunResult,
 )
-from simulator.metrics import percentiles, time_average_in_system, window_view
 
 SCHEMA_VERSION = 1
 IN_FLIGHT_WARNING_FRAC = 0.05
@@ -182,7 +182,11 @@ def _ratio(entry: dict, base: dict | None, key: str) -> float | None:
 def _calls(run: RunResult) -> dict:
     calls, method = run.calls, run.scenario.percentile_method
     ok = calls["status"] == 0
-    waited = calls["started_at"] > calls["requested_at"]
+    limited = [index for index, spec in enumerate(run.scenario.backends.values())
+               if getattr(spec, "requests_per_min", None)
+               or getattr(spec, "tokens_per_min", None)]
+    waited = (calls["started_at"] > calls["requested_at"]) & np.isin(
+        calls["backend"], limited)
     per_backend = {}
     for index, name in enumerate(run.backend_names):
         mine = ok & (calls["backend"] == index)
@@ -216,8 +220,8 @@ def _calls(run: RunResult) -> dict:
             calls["status"] == CALL_CONTEXT_OVERFLOW)),
         "over_tokens_per_min": int(np.count_nonzero(calls["status"] == CALL_OVER_TPM)),
         "rate_limited": int(np.count_nonzero(ok & waited)),
-        "rate_limit_wait_s": _round(float(np.sum(calls["started_at"][ok]
-                                                 - calls["requested_at"][ok])), 3),
+        "rate_limit_wait_s": _round(float(np.sum(
+            (calls["started_at"] - calls["requested_at"])[ok & waited])), 3),
         "ttft_s": {k: p.as_dict() for k, p in percentiles(ttft, method).items()},
         "latency_s": {k: p.as_dict() for k, p in percentiles(latency, method).items()},
         "backends": per_backend,
@@ -252,6 +256,7 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
                            method),
             "tpot_s": _pct(tpot, method),
             "output_tokens_per_s": round(tokens_per_s, 3),
+            "queue_growing": _queue_growing(run, name),
             "peak_output_tokens_per_s": _peak(run.scenario.backends[name]),
             "monthly_usd": _round(month_usd, 2),
             "usd_per_mtok_output": (_round(month_usd * 10**6 / Decimal(
@@ -261,6 +266,17 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
                     repr(run.scenario.billing.hours()))), 6) if month_usd else None),
         }
     return found
+
+
+def _queue_growing(run: RunResult, name: str) -> bool:
+    """True when the sampled queue ends long and longer than it was mid-run."""
+    waiting = run.samples.get(f"backend:{name}:waiting")
+    if waiting is None or len(waiting) < 8:
+        return False
+    quarter = len(waiting) // 4
+    late, middle = waiting[-quarter:].mean(), waiting[quarter:2 * quarter].mean()
+    slots = run.gpu_usage[name]["slots"]
+    return bool(waiting[-1] > slots and late > 1.5 * middle)
 
 
 def _peak(backend: object) -> float | None:
@@ -276,14 +292,15 @@ def _pct(values: np.ndarray, method: str) -> dict:
 
 
 def _tools(run: RunResult) -> dict:
-    tool_calls, horizon = run.tool_calls, run.horizon_s
+    tool_calls = run.tool_calls
+    horizon = run.horizon_s - run.scenario.warmup_s  # the measured window
     found = {}
     for index, (name, spec) in enumerate(run.scenario.tools.items()):
         mine = tool_calls["tool"] == index
         wait = tool_calls["started_at"][mine] - tool_calls["requested_at"][mine]
         busy = float(np.sum(tool_calls["finished_at"][mine]
                             - tool_calls["started_at"][mine]))
-        offered = (run.tool_demand_s[index] / (horizon * spec.concurrency)
+        offered = (run.tool_demand_s[index] / (run.horizon_s * spec.concurrency)
                    if spec.concurrency else None)
         found[name] = {
             "calls": int(mine.sum()),
@@ -320,6 +337,11 @@ def _warnings(summary: dict) -> list[str]:
             found.append(f"backend {name} is overloaded: its rate limits admit less "
                          "than the traffic asks for, so waits grow without bound "
                          "and its latency figures depend on the horizon")
+    for name, gpu in summary["gpu_backends"].items():
+        if gpu.get("queue_growing"):
+            found.append(f"GPU backend {name} looks overloaded: its queue kept "
+                         "growing to the horizon, so waits depend on the horizon; "
+                         "add replicas or lower the load")
     for name, tool in summary["tools"].items():
         if tool["unstable"]:
             found.append(f"tool {name} is overloaded: offered load "

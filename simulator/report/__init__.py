@@ -21,8 +21,8 @@ import shutil
 import time
 from pathlib import Path
 
-from simulator.engine import RunResult
 from simulator.errors import SimulatorError
+from simulator.records import RunResult
 from simulator.report.document import SCENARIO_FILE, SUMMARY_FILE, build_document
 from simulator.report.figures import CHARTS, write_charts
 from simulator.report.records import RECORD_FILES, write_record_tables

@@ -9,12 +9,17 @@ Limitations: paragraphs have no inline emphasis or links.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator.economics.pricing import format_usd
 
 NO_VALUE = "\u2013"  # en dash: no value
+SHEET_DIGITS = 6  # significant digits a printed unit price may have
+PRICE_DIGITS = 4  # significant digits of a worked-out unit price
+PER_UNIT = {"tokens": "1M tokens"}  # token prices are per 1M tokens
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,39 @@ def money(amount: float | Decimal | str | None) -> str:
 
 
 def unit_price(amount: float | Decimal | str) -> str:
-    """A unit price exactly as the price sheet gives it, at least to the cent."""
+    """A unit price as the price sheet gives it, at least to the cent.
+
+    A price of more than SHEET_DIGITS significant digits was worked out, not
+    printed on a sheet (capex per GPU-month, staff per FTE-month): it is
+    rounded to the cent, or to PRICE_DIGITS significant digits below that.
+    """
     exact = Decimal(str(amount)).normalize()
+    if exact and len(exact.as_tuple().digits) > SHEET_DIGITS:
+        places = max(2, PRICE_DIGITS - 1 - math.floor(math.log10(abs(exact))))
+        exact = round(exact, places).normalize()
     places = max(2, -exact.as_tuple().exponent)
     return f"${exact:,.{places}f}"
+
+
+def price_per_unit(amount: float | Decimal | str, unit: str) -> str:
+    """A bill line's unit price with its unit: '$4.00 / 1M tokens', '$0.06 / kWh'."""
+    return f"{unit_price(amount)} / {_one_of(unit)}"
+
+
+def quantity_with_unit(quantity: float, unit: str) -> str:
+    """A bill line's quantity with its unit: '5,840 GPU-hours', '0.5 FTE-months'.
+
+    Whole numbers show whole; from 10 up one decimal; below 10 three
+    significant digits, so a window's 0.0201 GPU-months does not show as 0.
+    """
+    if float(quantity).is_integer():
+        text = f"{quantity:,.0f}"
+    elif abs(quantity) >= 10:
+        text = f"{quantity:,.1f}"
+    else:
+        places = max(1, 2 - math.floor(math.log10(abs(quantity))))
+        text = f"{quantity:.{places}f}".rstrip("0").rstrip(".")
+    return f"{text} {_one_of(unit) if text == '1' else unit}"
 
 
 def count(value: float | int | None, digits: int = 0) -> str:
@@ -114,9 +148,10 @@ def multiplier(value: float | None) -> str:
     return f"x{value:.1f}" if value >= 10 else f"x{value:.2f}"
 
 
-def percentile_cell(entry: dict) -> str:
+def percentile_cell(entry: dict, show: Callable[[float | None], str] = seconds
+                    ) -> str:
     """A percentile's value, marked when too few samples lie above it."""
-    text = seconds(entry["value"])
+    text = show(entry["value"])
     if entry["value"] is not None and entry["too_few_samples"]:
         text += " (too few samples)"
     return text
@@ -132,3 +167,20 @@ def interval_cell(entry: dict) -> str:
 def fraction(value: float | None) -> str:
     """A [0, 1] fraction as a percentage label."""
     return NO_VALUE if value is None else f"{value * 100:.1f}%"
+
+
+def duration(value: float | None) -> str:
+    """A duration with three significant digits, in ms below one second."""
+    if value is None:
+        return NO_VALUE
+    shown = f"{value * 1000:#.3g}".rstrip(".")  # '#': 58.0 stays 58.0
+    if abs(value) < 1e-6 or abs(float(shown)) >= 1000:
+        return seconds(value)  # zero, a second or more, or below a microsecond
+    return f"{shown} ms"
+
+
+def _one_of(unit: str) -> str:
+    """What one unit of a plural unit name is: 'GPU-hours' -> 'GPU-hour'."""
+    if unit in PER_UNIT:
+        return PER_UNIT[unit]
+    return unit[:-1] if unit.endswith("s") else unit

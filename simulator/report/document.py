@@ -1,15 +1,16 @@
 """What the report says, built once as blocks from the summary and the run.
 
 Sections: what was simulated, task types (outcomes, cost, latency), the
-monthly and window bills, LLM calls, tools, failures, Little's law, charts
-and the data files. Money comes from the summary as it is (bill amounts are
-shown as given, never re-added), so the report matches summary.json.
+monthly and window bills, LLM calls, GPU backends (when there are any),
+tools, failures, Little's law, charts and the data files. Money comes from
+the summary as it is (bill amounts are shown as given, never re-added), so
+the report matches summary.json.
 Limitations: one run per report; no side-by-side comparison of scenarios.
 """
 
 from __future__ import annotations
 
-from simulator.engine import RunResult
+from simulator.records import RunResult
 from simulator.report import records
 from simulator.report.blocks import (
     Block,
@@ -17,14 +18,18 @@ from simulator.report.blocks import (
     Heading,
     Image,
     Paragraph,
+    duration,
+    fraction,
     money,
     seconds,
 )
 from simulator.report.figures import (
     BILL_CHART,
     COST_CHART,
+    GPU_LATENCY_CHART,
     LATENCY_CHART,
     MULTIPLIER_CHART,
+    QUEUE_CHART,
     SPEND_CHART,
     Chart,
 )
@@ -33,6 +38,7 @@ from simulator.report.tables import (
     bill_table,
     call_latency_table,
     failures_table,
+    gpu_backends_table,
     latency_table,
     task_type_table,
     tools_table,
@@ -53,7 +59,8 @@ def build_document(run: RunResult, summary: dict, charts: list[Chart]
     blocks += _bill_section(summary, drawn)
     blocks += _latency_section(summary, drawn)
     blocks += _calls_section(summary)
-    blocks += _tools_and_failures(summary)
+    blocks += _gpu_section(summary, drawn)
+    blocks += _tools_and_failures(summary, drawn)
     blocks += _little_section(summary)
     blocks += _files_section(summary)
     return blocks
@@ -70,13 +77,20 @@ def _introduction(run: RunResult, summary: dict) -> list[Block]:
     tasks = summary["tasks"]
     text = (f"Simulated {scenario['horizon_s'] / 3600:g} h of work (seed "
             f"{scenario['seed']}, starting on a {scenario['start_weekday'].title()} at "
-            f"midnight): {_count(tasks['arrived'], 'task')} arrived, "
-            f"{tasks['completed']:,} completed, {tasks['failed']:,} failed and "
-            f"{tasks['in_flight']:,} {'was' if tasks['in_flight'] == 1 else 'were'} "
-            f"still in flight at the horizon. The billing month is the "
-            f"{month['label']}. The monthly bill is the simulated window projected "
-            f"by expected task volume: the tasks the month expects divided by the "
-            f"tasks the window expected, a factor of {month['month_factor']:,.6g}.")
+            f"midnight)")
+    if scenario["warmup_s"] > 0:
+        text += (f"; the first {seconds(scenario['warmup_s'])} are warm-up and "
+                 f"excluded from every figure and bill (only the queue chart and "
+                 f"the Little's law check include them). After the warm-up, ")
+    else:
+        text += ": "
+    text += (f"{_count(tasks['arrived'], 'task')} arrived, "
+             f"{tasks['completed']:,} completed, {tasks['failed']:,} failed and "
+             f"{tasks['in_flight']:,} {'was' if tasks['in_flight'] == 1 else 'were'} "
+             f"still in flight at the horizon. The billing month is the "
+             f"{month['label']}. The monthly bill is the simulated window projected "
+             f"by expected task volume: the tasks the month expects divided by the "
+             f"tasks the window expected, a factor of {month['month_factor']:,.6g}.")
     blocks: list[Block] = []
     if run.scenario.description.strip():
         blocks.append(Paragraph(run.scenario.description.strip()))
@@ -103,6 +117,10 @@ def _task_section(summary: dict, drawn: set[str]) -> list[Block]:
     else:
         note += (f"The compute multiplier divides tokens per completed task by "
                  f"those of the baseline, {baseline}.")
+    idle = summary.get("monthly_idle_capacity_usd") or 0
+    if idle:
+        note += (f" GPU capacity no task used costs {money(idle)} a month; the "
+                 f"monthly spends above plus this add up to the monthly bill.")
     blocks: list[Block] = [Heading(2, "Task types"), task_type_table(summary),
                            Paragraph(note)]
     return blocks + _images(drawn, COST_CHART, MULTIPLIER_CHART)
@@ -117,8 +135,9 @@ def _bill_section(summary: dict, drawn: set[str]) -> list[Block]:
         Paragraph(f"Period: {monthly['period']}. Projected from the simulated "
                   f"window by expected task volume (factor "
                   f"{month['month_factor']:,.6g}). Token prices are USD per 1M "
-                  f"tokens; tool prices are USD per call. Amounts are rounded to "
-                  f"the cent so that they add up to the total."),
+                  f"tokens; tool prices are USD per call.{_capacity_note(summary)} "
+                  f"Amounts are rounded to the cent so that they add up to the "
+                  f"total."),
         bill_table(monthly),
     ]
     blocks += _images(drawn, BILL_CHART, SPEND_CHART)
@@ -150,24 +169,79 @@ def _calls_section(summary: dict) -> list[Block]:
     """LLM call counts, rate limiting, time to first token and call latency."""
     calls = summary["calls"]
     method = summary["scenario"]["percentile_method"]
+    # the summary counts every call that started after it was requested
+    gpu = bool(summary["gpu_backends"])
+    why = "for a rate limit or a free GPU slot" if gpu else "for a rate limit"
     text = (f"{_count(calls['count'], 'LLM call')} recorded, {calls['ok']:,} "
             f"served. {calls['context_overflows']:,} did not fit the context window "
             f"and {calls['over_tokens_per_min']:,} exceeded a tokens-per-minute "
-            f"limit. {_count(calls['rate_limited'], 'call')} waited for a rate limit, "
+            f"limit. {_count(calls['rate_limited'], 'call')} waited {why}, "
             f"{seconds(calls['rate_limit_wait_s'])} in all. Time to first token "
-            f"(TTFT) and call latency count from the request, rate-limit waits "
-            f"included; percentile method: {method}.")
+            f"(TTFT) and call latency count from the request, waits included; "
+            f"percentile method: {method}.")
     return [Heading(2, "LLM calls"), Paragraph(text), call_latency_table(calls),
-            backend_calls_table(calls)]
+            backend_calls_table(calls, waited="waited" if gpu else "rate-limited")]
 
 
-def _tools_and_failures(summary: dict) -> list[Block]:
+def _gpu_section(summary: dict, drawn: set[str]) -> list[Block]:
+    """Per GPU backend: capacity, use, latency, throughput and cost."""
+    gpus = summary["gpu_backends"]
+    if not gpus:
+        return []
+    text = ("Slot utilisation is the time-average of busy slots over all slots "
+            "(a replica serves up to its cap of sequences at once); busy share "
+            "is the share of time a replica served at least one call, which "
+            "sets the power an owned GPU draws. Time to first token (TTFT) "
+            "counts from the request, queue wait included; time per output "
+            "token (TPOT) is the decode time over the output tokens after the "
+            "first, for calls with more than one. Cost per 1M output tokens is "
+            "the monthly cost over the month's output tokens at the simulated "
+            "rate.")
+    if summary["scenario"]["warmup_s"] > 0:
+        text += (f" Every figure here leaves out the "
+                 f"{seconds(summary['scenario']['warmup_s'])} warm-up.")
+    blocks: list[Block] = [Heading(2, "GPU backends"), Paragraph(text),
+                           gpu_backends_table(gpus)]
+    blocks += [Paragraph(_gpu_sentence(name, entry)) for name, entry in gpus.items()]
+    return blocks + _images(drawn, QUEUE_CHART, GPU_LATENCY_CHART)
+
+
+def _gpu_sentence(name: str, entry: dict) -> str:
+    """What one GPU backend did and cost, in a sentence."""
+    cost = f"it costs {money(entry['monthly_usd'])} a month"
+    if not entry["calls"]:
+        return f"{name} served no calls; {cost} all the same."
+    per_mtok = entry["usd_per_mtok_output"]
+    if per_mtok is not None:
+        cost += f", {money(per_mtok)} per 1M output tokens"
+    ttft = entry["ttft_s"]["p95"]["value"]
+    return (f"{name} served {_count(entry['calls'], 'call')} at "
+            f"{fraction(entry['utilisation_frac'])} slot utilisation; its replicas "
+            f"were busy {fraction(entry['busy_frac'])} of the time, a call waited "
+            f"{duration(entry['mean_wait_s'])} for a slot on average and the p95 "
+            f"time to first token was {duration(ttft)}; {cost}.")
+
+
+def _capacity_note(summary: dict) -> str:
+    """How GPU capacity is billed, when the bill has any; else nothing."""
+    units = {line["unit"] for line in summary["monthly_bill"]["lines"]}
+    if not units - {"tokens", "calls"}:
+        return ""
+    return (" GPU capacity does not scale with traffic: rented GPUs are billed "
+            "per GPU-hour for the whole period; owned GPUs as capex amortisation "
+            "per GPU-month, power per kWh at the simulated busy share, support "
+            "and space per month and staff per FTE-month.")
+
+
+def _tools_and_failures(summary: dict, drawn: set[str]) -> list[Block]:
     """Tool services, then why tasks failed."""
     blocks: list[Block] = [Heading(2, "Tools")]
     if summary["tools"]:
         blocks.append(tools_table(summary["tools"]))
     else:
         blocks.append(Paragraph("The scenario defines no tool services."))
+    if not summary["gpu_backends"]:  # else the GPU section shows the queues
+        blocks += _images(drawn, QUEUE_CHART)
 
     blocks.append(Heading(2, "Failures"))
     tasks = summary["tasks"]
@@ -191,6 +265,8 @@ def _little_section(summary: dict) -> list[Block]:
             f"{little['arrival_rate_times_mean_time']:,.4g} tasks; time-average "
             f"tasks in system {little['mean_in_system']:,.4g}. Tasks still in "
             f"flight count until the horizon.")
+    if summary["scenario"]["warmup_s"] > 0:
+        text += " Both sides cover the whole run, warm-up included."
     return [Heading(2, "Little's law"), Paragraph(text)]
 
 

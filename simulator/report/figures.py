@@ -1,10 +1,10 @@
 """Chart PNGs of a run, one function per figure.
 
-Each function draws on its own matplotlib Figure (Agg canvas, no pyplot and
-no global state), saves it and lets it go. PNGs carry no software or time
-metadata, so the same run gives byte-identical files with the same
+Each function draws on its own matplotlib Figure (see canvas.py), saves it
+and lets it go; the same run gives byte-identical files with the same
 matplotlib. Money is USD, time seconds; missing data draws an empty axes
-with a "no data" note instead of failing.
+with a "no data" note instead of failing. Which charts a run gets depends
+on its data: pool charts (pool_figures.py) only when something has slots.
 Limitations: the latency CDF is thinned to at most 2,000 points per task
 type; charts are static images, not interactive.
 """
@@ -12,49 +12,54 @@ type; charts are static images, not interactive.
 from __future__ import annotations
 
 import logging
-import warnings
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, StrMethodFormatter
 
 from simulator.economics.pricing import format_usd
-from simulator.engine import COMPLETED, RunResult
+from simulator.records import COMPLETED, RunResult
 from simulator.report.blocks import multiplier
+from simulator.report.canvas import (
+    LOG_SPREAD,
+    PALETTE,
+    Chart,
+    cdf_line,
+    new_figure,
+    no_data,
+    save_figure,
+)
+from simulator.report.pool_figures import (
+    GPU_LATENCY_CHART,
+    QUEUE_CHART,
+    gpu_latency_samples,
+    plot_gpu_latency,
+    plot_queue_and_utilisation,
+    sampled_pools,
+)
 
 logger = logging.getLogger(__name__)
 
-DPI = 110
-FIGURE_SIZE_IN = (8.0, 4.6)
-BAR_HEIGHT_IN = 0.55  # horizontal bar charts grow with their number of bars
-LOG_SPREAD = 100  # log axis once the largest value exceeds 100x the smallest
-CDF_POINTS = 2000
 ITEM_COLOURS = {"input tokens": "#4e79a7", "cached input tokens": "#a0cbe8",
-                "output tokens": "#f28e2b", "calls": "#59a14f"}
+                "output tokens": "#f28e2b", "calls": "#59a14f",
+                "capex amortisation": "#76b7b2", "power": "#edc948",
+                "support": "#b07aa1", "staff": "#9c755f", "space": "#bab0ac",
+                "GPU-hours (on_demand)": "#e15759",
+                "GPU-hours (hyperscaler)": "#ff9da7",
+                "GPU-hours (reserved)": "#b8535e", "GPU-hours (spot)": "#7a1f24",
+                "GPU-hours (given price)": "#e15759"}
 ITEM_LABELS = {"input tokens": "input tokens", "cached input tokens":
                "cached input tokens", "output tokens": "output tokens",
-               "calls": "tool calls"}
-TYPE_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-                "#1f3b5c", "#8c4a0c", "#7a1f24", "#2f6b66", "#2b5a24",
-                "#8a7316", "#5e3a57", "#b8535e", "#4d372b", "#6b6660")
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart file and the text that stands in for it."""
-
-    file_name: str
-    alt: str
-
+               "calls": "tool calls", "capex amortisation": "GPU capex (amortised)",
+               "power": "GPU power", "support": "GPU support", "staff": "GPU staff",
+               "space": "GPU rack space"}
+OTHER_COLOUR = "#6b6660"
+TYPE_COLOURS = PALETTE
 
 BILL_CHART = Chart("bill_by_backend.png",
-                   "Monthly bill in USD per backend, stacked by token class")
+                   "Monthly bill in USD per backend, stacked by bill item")
 SPEND_CHART = Chart("monthly_spend_by_task_type.png",
                     "Projected monthly spend in USD per task type")
 COST_CHART = Chart("cost_per_task.png",
@@ -64,17 +69,22 @@ MULTIPLIER_CHART = Chart("compute_multiplier.png",
 LATENCY_CHART = Chart("latency_cdf.png",
                       "Cumulative distribution of task latency per task type")
 
-
-CHARTS = (BILL_CHART, SPEND_CHART, COST_CHART, MULTIPLIER_CHART, LATENCY_CHART)
+CHARTS = (BILL_CHART, SPEND_CHART, COST_CHART, MULTIPLIER_CHART, LATENCY_CHART,
+          QUEUE_CHART, GPU_LATENCY_CHART)
+"""Every chart a report may hold; a run gets those its data can fill."""
 
 
 def write_charts(run: RunResult, summary: dict, directory: Path) -> list[Chart]:
-    """Draw every chart into `directory`; return them in report order."""
-    plots = ((BILL_CHART, plot_bill_by_backend),
+    """Draw the charts this run has data for into `directory`; return them."""
+    plots = [(BILL_CHART, plot_bill_by_backend),
              (SPEND_CHART, plot_monthly_spend_by_task_type),
              (COST_CHART, plot_cost_per_task),
              (MULTIPLIER_CHART, plot_compute_multiplier),
-             (LATENCY_CHART, plot_latency_cdf))
+             (LATENCY_CHART, plot_latency_cdf)]
+    if sampled_pools(run, summary):
+        plots.append((QUEUE_CHART, plot_queue_and_utilisation))
+    if gpu_latency_samples(run, summary):
+        plots.append((GPU_LATENCY_CHART, plot_gpu_latency))
     for chart, plot in plots:
         plot(run, summary, directory / chart.file_name)
         logger.debug("wrote %s", chart.file_name)
@@ -85,12 +95,12 @@ def plot_bill_by_backend(run: RunResult, summary: dict, path: Path) -> None:
     """Monthly bill per backend (and priced tool), bars stacked by item."""
     bill = summary["monthly_bill"]
     owners = list(dict.fromkeys(_bill_owner(line) for line in bill["lines"]))
-    figure, axes = _figure(bars=len(owners) + 1)
+    figure, axes = new_figure(bars=len(owners) + 1)
     amounts = {owner: {} for owner in owners}
     for line in bill["lines"]:
         amounts[_bill_owner(line)][line["item"]] = float(line["exact_amount_usd"])
     if not owners or Decimal(bill["exact_total_usd"]) == 0:
-        _no_data(axes)
+        no_data(axes)
     else:
         _stacked_bars(axes, owners, amounts)
         shown = {owner: Decimal(0) for owner in owners}  # cents that add up
@@ -103,7 +113,7 @@ def plot_bill_by_backend(run: RunResult, summary: dict, path: Path) -> None:
                     fontsize="small", frameon=False)
     axes.set_title(f"Monthly bill by backend: {format_usd(bill['total_usd'])}\n"
                    f"{bill['period']}")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_monthly_spend_by_task_type(run: RunResult, summary: dict, path: Path
@@ -111,10 +121,10 @@ def plot_monthly_spend_by_task_type(run: RunResult, summary: dict, path: Path
     """Projected monthly spend per task type, horizontal bars."""
     spend = {name: entry["monthly_spend_usd"]
              for name, entry in summary["task_types"].items()}
-    figure, axes = _figure(bars=len(spend))
+    figure, axes = new_figure(bars=len(spend))
     total = sum(spend.values())
     if not total:
-        _no_data(axes)
+        no_data(axes)
     else:
         names = list(spend)
         axes.barh(range(len(names)), list(spend.values()), height=0.6,
@@ -130,28 +140,28 @@ def plot_monthly_spend_by_task_type(run: RunResult, summary: dict, path: Path
         axes.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
     axes.set_title("Monthly spend by task type\n"
                    f"{summary['billing_month']['label']}")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_cost_per_task(run: RunResult, summary: dict, path: Path) -> None:
     """Cost per completed task by task type, log scale for a wide spread."""
-    figure, axes = _figure()
+    figure, axes = new_figure()
     costs = {name: entry["cost_per_completed_task_usd"]
              for name, entry in summary["task_types"].items()
              if entry["cost_per_completed_task_usd"] is not None}
     if not costs:
-        _no_data(axes)
+        no_data(axes)
     else:
         _column_chart(axes, costs, summary, [format_usd(v) for v in costs.values()])
         axes.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
         axes.set_ylabel("cost (USD per completed task)")
     axes.set_title("Cost per completed task")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_compute_multiplier(run: RunResult, summary: dict, path: Path) -> None:
     """Tokens per completed task over the baseline's; raw tokens without one."""
-    figure, axes = _figure()
+    figure, axes = new_figure()
     types = summary["task_types"]
     baseline = summary["scenario"]["baseline_task_type"]
     ratios = {name: entry["compute_multiplier"] for name, entry in types.items()
@@ -172,17 +182,17 @@ def plot_compute_multiplier(run: RunResult, summary: dict, path: Path) -> None:
                           [f"{value:,.0f}" for value in tokens.values()])
             axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         else:
-            _no_data(axes)
+            no_data(axes)
         axes.set_ylabel("tokens per completed task")
         why = (f"baseline {baseline} has no completed tasks" if baseline
                else "no baseline task type set")
         axes.set_title(f"Tokens per completed task\n({why}, so no multiplier)")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_latency_cdf(run: RunResult, summary: dict, path: Path) -> None:
     """Empirical CDF of completed-task latency per type, p95 and targets marked."""
-    figure, axes = _figure()
+    figure, axes = new_figure()
     tasks, drawn = run.tasks, 0
     done = tasks["status"] == COMPLETED
     latency = tasks["finished_at"] - tasks["arrived_at"]
@@ -192,11 +202,11 @@ def plot_latency_cdf(run: RunResult, summary: dict, path: Path) -> None:
         if len(values) == 0:
             continue
         colour = TYPE_COLOURS[index % len(TYPE_COLOURS)]
-        _cdf_line(axes, values, colour, name)
+        cdf_line(axes, values, colour, name)
         _latency_markers(axes, entry, colour, name)
         drawn += 1
     if drawn == 0:
-        _no_data(axes)
+        no_data(axes)
     else:
         axes.set_xscale("log")
         axes.set_ylim(0, 1.02)
@@ -207,35 +217,7 @@ def plot_latency_cdf(run: RunResult, summary: dict, path: Path) -> None:
         axes.set_ylabel("share of completed tasks")
     axes.set_title("Task latency, completed tasks\n"
                    "dotted: measured p95, dashed: p95 target")
-    _save(figure, path)
-
-
-def _figure(bars: int | None = None) -> tuple[Figure, Axes]:
-    """A fresh figure on an Agg canvas, with one axes; sized for `bars` if given."""
-    width, height = FIGURE_SIZE_IN
-    if bars is not None:
-        height = min(max(2.2 + BAR_HEIGHT_IN * bars, 3.2), 12.0)
-    figure = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(figure)
-    return figure, figure.add_subplot()
-
-
-def _save(figure: Figure, path: Path) -> None:
-    """Lay out, write a metadata-free PNG, and drop the figure."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # crowded axes: bbox copes
-        figure.tight_layout()
-    figure.savefig(path, format="png", dpi=DPI, bbox_inches="tight",
-                   pad_inches=0.15, metadata={"Software": None})
-    figure.clear()
-
-
-def _no_data(axes: Axes) -> None:
-    """An empty axes that says why it is empty."""
-    axes.text(0.5, 0.5, "no data", ha="center", va="center", fontsize="x-large",
-              color="grey", transform=axes.transAxes)
-    axes.set_xticks([])
-    axes.set_yticks([])
+    save_figure(figure, path)
 
 
 def _usd_tick(value: float, _position: float) -> str:
@@ -252,7 +234,14 @@ def _share(frac: float) -> str:
 
 def _bill_owner(line: dict) -> str:
     """The bar a bill line belongs to: its backend, or its tool (billed per call)."""
-    return line["backend"] if line["unit"] == "tokens" else f"{line['backend']} (tool)"
+    return f"{line['backend']} (tool)" if line["unit"] == "calls" else line["backend"]
+
+
+def _item_label(item: str) -> str:
+    """Legend text of a bill item, e.g. 'rented GPU-hours (on demand)'."""
+    if item.startswith("GPU-hours"):
+        return "rented " + item.replace("_", " ")
+    return ITEM_LABELS.get(item, item)
 
 
 def _stacked_bars(axes: Axes, owners: list[str], amounts: dict) -> None:
@@ -261,9 +250,10 @@ def _stacked_bars(axes: Axes, owners: list[str], amounts: dict) -> None:
     left = np.zeros(len(owners))
     for item in items:
         widths = np.array([amounts[owner].get(item, 0.0) for owner in owners])
+        if not widths.any():
+            continue  # a $0 item (no space rent, say) has no bar to name
         axes.barh(range(len(owners)), widths, left=left, height=0.6,
-                  label=ITEM_LABELS.get(item, item),
-                  color=ITEM_COLOURS.get(item, "#bab0ac"))
+                  label=_item_label(item), color=ITEM_COLOURS.get(item, OTHER_COLOUR))
         left += widths
     axes.set_yticks(range(len(owners)), owners)
     axes.invert_yaxis()
@@ -301,18 +291,6 @@ def _type_colours(names: list[str], summary: dict) -> list[str]:
     """The colour each task type keeps in every chart."""
     order = list(summary["task_types"])
     return [TYPE_COLOURS[order.index(name) % len(TYPE_COLOURS)] for name in names]
-
-
-def _cdf_line(axes: Axes, ordered: np.ndarray, colour: str, name: str) -> None:
-    """Step line of the empirical CDF, thinned evenly by rank."""
-    count = len(ordered)
-    ranks = np.arange(1, count + 1)
-    if count > CDF_POINTS:
-        ranks = np.unique(np.linspace(1, count, CDF_POINTS).round().astype(int))
-    times = np.concatenate([ordered[:1], ordered[ranks - 1]])
-    shares = np.concatenate([[0.0], ranks / count])
-    axes.step(times, shares, where="post", color=colour, linewidth=1.6,
-              label=f"{name} (n={count:,})")
 
 
 def _latency_markers(axes: Axes, entry: dict, colour: str, name: str) -> None:

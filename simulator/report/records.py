@@ -20,7 +20,7 @@ import numpy as np
 
 from simulator.economics.bill import task_costs_pusd
 from simulator.economics.pricing import PICO_PER_USD, backend_rates, call_costs_pusd
-from simulator.engine import CALL_STATUSES, FAIL_REASONS, TASK_STATUSES, RunResult
+from simulator.records import CALL_STATUSES, FAIL_REASONS, TASK_STATUSES, RunResult
 from simulator.scenario.workflow import STEP_KINDS
 
 logger = logging.getLogger(__name__)

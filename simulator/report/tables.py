@@ -2,7 +2,8 @@
 
 Each function takes part of the summary dict and returns a Table block.
 Money is shown with format_usd (a nonzero amount never shows as $0.00),
-except unit prices, which are shown exactly as the price sheet states them.
+except unit prices, which are shown as the price sheet states them (worked-out
+ones, such as capex per GPU-month, to the cent).
 Bill amounts and totals are the summary's own cents: they already add up.
 Limitations: column sets are fixed; tables do not wrap on narrow screens
 (the HTML scrolls them sideways instead).
@@ -10,21 +11,25 @@ Limitations: column sets are fixed; tables do not wrap on narrow screens
 
 from __future__ import annotations
 
+import math
+
 from simulator.report.blocks import (
     NO_VALUE,
     Table,
     count,
+    duration,
     fraction,
     interval_cell,
     money,
     multiplier,
     percentile_cell,
+    price_per_unit,
+    quantity_with_unit,
     seconds,
-    unit_price,
 )
 
 PERCENTILE_KEYS = ("p50", "p95", "p99")
-TOOL_UNITS = {"calls": "call"}
+GPU_KINDS = {"on_prem": "on-prem", "cloud_gpu": "cloud GPU"}
 
 
 def task_type_table(summary: dict) -> Table:
@@ -70,15 +75,47 @@ def bill_table(bill: dict) -> Table:
     rows = []
     for line in bill["lines"]:
         unit = line["unit"]
-        per = "1M tokens" if unit == "tokens" else TOOL_UNITS.get(unit, unit)
-        item = line["item"] if unit == "tokens" else f"tool {line['item']}"
-        digits = 0 if float(line["quantity"]).is_integer() else 1
+        item = f"tool {line['item']}" if unit == "calls" else line["item"]
         rows.append((line["backend"], line["model"], item.replace("_", " "),
-                     f"{count(line['quantity'], digits)} {unit}",
-                     f"{unit_price(line['unit_price_usd'])} / {per}",
+                     quantity_with_unit(line["quantity"], unit),
+                     price_per_unit(line["unit_price_usd"], unit),
                      money(line["amount_usd"])))
     total = ("total", "", "", "", "", money(bill["total_usd"]))
     return Table(header, tuple(rows), "lllrrr", total)
+
+
+def gpu_backends_table(gpu_backends: dict) -> Table:
+    """One column per GPU backend: capacity, use, latency, throughput, cost."""
+    entries = gpu_backends.values()
+    rows = [
+        ("kind", *(GPU_KINDS.get(e["kind"], e["kind"]) for e in entries)),
+        ("replicas", *(count(e["replicas"]) for e in entries)),
+        ("slots (sequences at once, all replicas)",
+         *(count(e["slots"]) for e in entries)),
+        ("calls served", *(count(e["calls"]) for e in entries)),
+        ("slot utilisation", *(fraction(e["utilisation_frac"]) for e in entries)),
+        ("busy share (replica serving at least one call)",
+         *(fraction(e["busy_frac"]) for e in entries)),
+        ("mean queue wait", *(duration(e["mean_wait_s"]) for e in entries)),
+    ]
+    for label, key, quantiles in (("TTFT", "ttft_s", PERCENTILE_KEYS),
+                                  ("TPOT", "tpot_s", PERCENTILE_KEYS[:2])):
+        rows += [(f"{label} {q}", *(percentile_cell(e[key][q], duration)
+                                    for e in entries)) for q in quantiles]
+    rows.append(("output tokens / s",
+                 *(_rate(e["output_tokens_per_s"]) for e in entries)))
+    if any(e.get("peak_output_tokens_per_s") is not None for e in entries):
+        rows.append(("peak output tokens / s (calibrated preset)",
+                     *(_rate(e.get("peak_output_tokens_per_s")) for e in entries)))
+    rows += [
+        ("monthly cost", *(money(e["monthly_usd"]) for e in entries)),
+        ("cost / 1M output tokens",
+         *(money(e["usd_per_mtok_output"]) for e in entries)),
+        ("output tokens / s per $ / h",
+         *(_rate(e["output_tokens_per_s_per_usd_per_hour"]) for e in entries)),
+    ]
+    header = ("measure", *gpu_backends)
+    return Table(header, tuple(rows), "l" + "r" * len(gpu_backends))
 
 
 def call_latency_table(calls: dict) -> Table:
@@ -92,10 +129,10 @@ def call_latency_table(calls: dict) -> Table:
     return Table(("measure", "calls", "p50", "p95", "p99"), tuple(rows), "lrrrr")
 
 
-def backend_calls_table(calls: dict) -> Table:
-    """Per backend: calls served, tokens, rate-limited calls and TTFT."""
+def backend_calls_table(calls: dict, waited: str = "rate-limited") -> Table:
+    """Per backend: calls served, tokens, calls that waited, and TTFT."""
     header = ("backend", "calls", "tokens in", "of which cached", "tokens out",
-              "rate-limited", "TTFT p50", "TTFT p95", "TTFT p99")
+              waited, "TTFT p50", "TTFT p95", "TTFT p99")
     rows = []
     for name, entry in calls["backends"].items():
         ttft = entry["ttft_s"]
@@ -131,6 +168,15 @@ def failures_table(summary: dict) -> Table:
     total = ("total", count(summary["tasks"]["failed"]),
              *(count(summary["task_types"][name]["failed"]) for name in names))
     return Table(header, tuple(rows), "l" + "r" * (len(header) - 1), total)
+
+
+def _rate(value: float | None) -> str:
+    """A rate with thousands separators, three significant digits below 100."""
+    if value is None:
+        return NO_VALUE
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{max(0, 2 - math.floor(math.log10(abs(value))))}f}"
 
 
 def _verdict(entry: dict) -> str:
