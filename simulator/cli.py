@@ -124,8 +124,10 @@ def _print_summary(summary: dict) -> None:
     for heading in ("task type", "tasks", "done / failed / in flight",
                     "LLM calls / task", "tokens / task", "multiplier",
                     "cost / task", "monthly spend", "p50 / p95 latency (s)"):
-        table.add_column(heading, justify="right" if heading != "task type" else "left",
-                         overflow="fold")
+        if heading == "task type":
+            table.add_column(heading, overflow="fold", ratio=2)
+        else:
+            table.add_column(heading, justify="right", no_wrap=True)
     for name, entry in summary["task_types"].items():
         latency = entry["latency_s"]
         table.add_row(
@@ -140,6 +142,7 @@ def _print_summary(summary: dict) -> None:
             f"{_pct(latency['p50'])} / {_pct(latency['p95'])}",
         )
     out.print(table)
+    out.print("* too few samples for this percentile (see report.md)")
     bill = summary["monthly_bill"]
     out.print(f"monthly bill: {format_usd(_decimal(bill['total_usd']))} "
               f"({summary['billing_month']['label']})")

@@ -238,7 +238,7 @@ def test_plan_limit_without_a_call_cap():
     """Without max_llm_calls, a runaway plan stops at the safety limit, named."""
     data = tiny(horizon_s=10)
     chat = data["task_types"]["chat"]
-    chat["caps"] = {"max_corrections": 1000}
+    chat["caps"] = {"max_corrections": 0}
     chat["workflow"] = [{"loop": {"iterations": 10_000, "max_iterations": 10_000,
                                   "steps": [{"kind": "act", "output_tokens": 1}]}},
                         {"kind": "act", "output_tokens": 1}]

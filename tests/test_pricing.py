@@ -108,3 +108,14 @@ def test_huge_costs_stay_exact():
     costs = task_costs_pusd(run)
     assert [int(c) for c in costs] == [(100 * 3 + 2 * 10**9 * 15) * 10**6] * 3
     assert run_bill(run).total_usd == Decimal(3 * (100 * 3 + 2 * 10**9 * 15)) / 10**6
+
+
+def test_huge_tool_charges_stay_exact():
+    """Tool charges past int64 pico-dollars are summed exactly, never wrapped."""
+    data = tiny(tools={"x": {"latency_s": 0, "usd_per_call": 1000}})
+    data["task_types"]["chat"]["workflow"] = [
+        {"loop": {"iterations": 5000, "max_iterations": 5000,
+                  "steps": [{"kind": "retrieve", "tool": "x"}]}}]
+    run = run_at(build(data), [0.0, 1.0])
+    assert [int(c) for c in task_costs_pusd(run)] == [5000 * 1000 * 10**12] * 2
+    assert run_bill(run).total_usd == Decimal(10_000_000)

@@ -20,6 +20,7 @@ import numpy as np
 
 from simulator.economics.capacity import capacity_items
 from simulator.economics.pricing import (
+    INT64_SAFE,
     PICO_PER_USD,
     TOKEN_CLASSES,
     TokenRates,
@@ -84,10 +85,13 @@ def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
     left = int((total - sum(floors, Decimal(0))) / CENT)
     by_remainder = sorted(range(len(amounts)),
                           key=lambda i: (amounts[i] - floors[i], -i), reverse=True)
+    if not amounts:
+        return floors
     step = CENT if left >= 0 else -CENT
     order = by_remainder if left >= 0 else by_remainder[::-1]
-    for position in range(abs(left) if order else 0):
-        floors[order[position % len(order)]] += step
+    rounds, extra = divmod(abs(left), len(order))
+    for position, index in enumerate(order):
+        floors[index] += step * (rounds + (1 if position < extra else 0))
     return floors
 
 
@@ -170,16 +174,22 @@ def task_costs_pusd(run: RunResult, capacity: bool = True) -> np.ndarray:
     one processed (uncached input plus output), rounded down to the pico-dollar.
     """
     call_costs = call_costs_pusd(run.calls, backend_rates(run.scenario))
+    tool_pusd = [int(t.usd_per_call * PICO_PER_USD)
+                 for t in run.scenario.tools.values()]
+    tool_total = sum(price * int(np.count_nonzero(run.tool_calls["tool"] == index))
+                     for index, price in enumerate(tool_pusd))
+    capacity_total = int(run_bill(run).total_usd * PICO_PER_USD) if capacity else 0
+    exact = call_costs.dtype == object or tool_total + capacity_total >= INT64_SAFE
+    dtype = object if exact else np.int64
+    call_costs = call_costs.astype(dtype)
     if capacity:
-        call_costs = call_costs + _capacity_shares(run).astype(call_costs.dtype)
-    costs = np.zeros(len(run.tasks["task_id"]), dtype=call_costs.dtype)
-    if costs.dtype == object:
+        call_costs = call_costs + _capacity_shares(run).astype(dtype)
+    costs = np.zeros(len(run.tasks["task_id"]), dtype=dtype)
+    if exact:
         costs[:] = 0
     rows = np.searchsorted(run.tasks["task_id"], run.calls["task_id"])
     np.add.at(costs, rows, call_costs)
-    tool_prices = np.array([int(t.usd_per_call * PICO_PER_USD)
-                            for t in run.scenario.tools.values()] or [0],
-                           dtype=costs.dtype)
+    tool_prices = np.array(tool_pusd or [0], dtype=dtype)
     if len(run.tool_calls["tool"]):
         np.add.at(costs, np.searchsorted(run.tasks["task_id"],
                                          run.tool_calls["task_id"]),

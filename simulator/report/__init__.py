@@ -100,6 +100,10 @@ def check_out_dir(out_dir: Path) -> None:
     if len(out_dir.name.encode()) > MAX_NAME_BYTES:
         raise SimulatorError(f"--out {out_dir}: the folder name is longer than "
                              f"{MAX_NAME_BYTES} bytes")
+    here = Path.cwd().resolve()
+    if out_dir == here or out_dir in here.parents:
+        raise SimulatorError(f"--out {out_dir}: is the current folder or holds it; "
+                             "choose a folder of its own")
     if not os.path.lexists(out_dir):
         return
     if out_dir.is_symlink() or not out_dir.is_dir():

@@ -141,7 +141,7 @@ class Empirical(StrictModel):
         min_length=1, description="Observed values; each >= 0."
     )
     weights: list[Real] | None = Field(
-        None, description="Relative weights, one per value; each >= 0, sum > 0."
+        None, description="Relative weights, one per value; each in [0, 1e9], sum > 0."
     )
 
     @model_validator(mode="after")
@@ -154,7 +154,8 @@ class Empirical(StrictModel):
                     f"weights has {len(self.weights)} entries, values "
                     f"{len(self.values)}; they must match"
                 )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            if any(w < 0 or w > MAX_VALUE for w in self.weights) or sum(
+                    self.weights) <= 0:
                 raise ValueError(f"weights must be >= 0 with a sum > 0, found "
                                  f"{self.weights}")
         return self

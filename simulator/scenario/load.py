@@ -22,6 +22,7 @@ from simulator.scenario.yamlio import dump_yaml, parse_scalar, read_yaml
 _TAGS = {"step", "loop", "constant", "uniform", "exponential", "lognormal",
          "empirical", "api", "cloud_gpu", "on_prem", "poisson", "population",
          "trace", "batched", "service_time", "preset"}
+MAX_SHOWN_CHARS = 80
 _CONTAINERS = {"models", "backends", "tools", "task_types", "by_step_kind"}
 
 
@@ -77,6 +78,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
     """A copy of `data` with each `dotted.path=value` set."""
     data = copy.deepcopy(data)
     for item in overrides:
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ScenarioError(f"--set {item!r}: not valid text (a lone "
+                                "surrogate); type the value again") from None
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
             raise ScenarioError(f"--set {item!r}: expected path=value, e.g. "
@@ -95,7 +101,13 @@ def describe_errors(exc: ValidationError) -> list[str]:
         message = message.replace("Input should be", "must be").replace(
             "List should have", "must have")
         value = error.get("input")
-        if error["type"] == "missing":
+        if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
+            value = value[:MAX_SHOWN_CHARS] + "..."
+        if error["type"] == "union_tag_not_found":
+            key = str(error.get("ctx", {}).get("discriminator", "kind")).strip("'")
+            lines.append(f"{path}: missing `{key}:`; name which kind this is "
+                         "(`flipsim schema` lists them)")
+        elif error["type"] == "missing":
             lines.append(f"{path}: missing; this field is required")
         elif error["type"] == "extra_forbidden":
             lines.append(f"{path}: unknown field{_suggestion(str(error['loc'][-1]))}; "
@@ -157,7 +169,7 @@ def _set_path(data: dict, keys: list[str], value: Any, item: str) -> None:
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         if isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
+            if not (key.isascii() and key.isdigit()) or int(key) >= len(node):
                 raise ScenarioError(f"--set {item!r}: {key!r} is not an index of a "
                                     f"list of {len(node)}")
             key = int(key)

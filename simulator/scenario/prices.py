@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from simulator.scenario.base import Money, StrictModel
 
@@ -23,6 +23,15 @@ MAX_USD_PER_MTOK = 10_000
 _SCALE = {"_usd_per_mtok": Decimal(1), "_usd_per_ktok": Decimal(1000),
           "_usd_per_token": Decimal(TOKENS_PER_MTOK)}
 _CLASSES = ("input", "cached_input", "output")
+
+
+def _date_text(value: Any) -> Any:
+    """Accept a date or YYYY-MM-DD text, not a number of seconds."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"found {value!r}; write the date as YYYY-MM-DD")
+    return value
 
 
 def _schema_spellings(schema: dict) -> None:
@@ -68,7 +77,8 @@ class TokenPrices(StrictModel):
             "[0, 10000]."
         ),
     )
-    as_of: dt.date | None = Field(None, description="Date the prices were read.")
+    as_of: Annotated[dt.date | None, BeforeValidator(_date_text)] = Field(
+        None, description="Date the prices were read, as YYYY-MM-DD.")
     source: str | None = Field(None, description="Where the prices come from.")
 
     @model_validator(mode="before")

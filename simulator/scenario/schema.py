@@ -11,14 +11,13 @@ of week.
 from __future__ import annotations
 
 import calendar
-import math
 import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simulator.scenario.base import Count, Dist, Money, Real, StrictModel
+from simulator.scenario.base import MAX_VALUE, Count, Dist, Money, Real, StrictModel
 from simulator.scenario.gpu import CloudGpuBackend, OnPremBackend
 from simulator.scenario.prices import TokenPrices
 from simulator.scenario.references import reference_problems
@@ -134,7 +133,7 @@ class _Profiles(StrictModel):
         size = 24 if info.field_name == "daily_profile" else 7
         if len(value) != size:
             raise ValueError(f"needs {size} weights, found {len(value)}")
-        if any(w < 0 or not math.isfinite(w) for w in value) or sum(value) <= 0:
+        if any(w < 0 or w > MAX_VALUE for w in value) or sum(value) <= 0:
             raise ValueError("weights must be finite, >= 0, with a sum > 0")
         return value
 
@@ -144,10 +143,12 @@ class PoissonArrivals(_Profiles):
 
     kind: Literal["poisson"] = Field(description="Arrival process kind.")
     rate_per_s: Real | None = Field(
-        None, ge=0, description="Average arrival rate; tasks per second, >= 0."
+        None, ge=0, le=1e6,
+        description="Average arrival rate; tasks per second, [0, 1e6]."
     )
     tasks_per_day: Real | None = Field(
-        None, ge=0, description="Average tasks per day (instead of rate_per_s)."
+        None, ge=0, le=1e11,
+        description="Average tasks per day (instead of rate_per_s); [0, 1e11]."
     )
 
     @model_validator(mode="after")
@@ -167,9 +168,10 @@ class PopulationArrivals(_Profiles):
     """A population of users, each starting tasks at a daily rate."""
 
     kind: Literal["population"] = Field(description="Arrival process kind.")
-    num_users: Count = Field(ge=0, description="Users; >= 0.")
+    num_users: Count = Field(ge=0, le=10**10, description="Users; [0, 1e10].")
     tasks_per_user_per_day: Real = Field(
-        ge=0, description="Tasks each user starts per day on average; >= 0."
+        ge=0, le=1e6,
+        description="Tasks each user starts per day on average; [0, 1e6]."
     )
 
     def mean_rate_per_s(self) -> float:
@@ -243,9 +245,10 @@ class Scenario(StrictModel):
     name: str = Field(description="Names the report folder; ASCII letters, digits, "
                       "'_' and '-', at most 64 characters.")
     description: str = Field("", description="What the scenario shows.")
-    seed: Count = Field(0, ge=0, description="Seed of every random stream; >= 0.")
+    seed: Count = Field(0, ge=0, le=2**63 - 1,
+                        description="Seed of every random stream; [0, 2^63 - 1].")
     horizon_s: Real = Field(
-        gt=0, le=400 * 86_400, description="Simulated time; seconds, (0, 400 days]."
+        ge=1, le=400 * 86_400, description="Simulated time; seconds, [1, 400 days]."
     )
     warmup_s: Real = Field(
         0, ge=0, description="Start of the measured window: tasks arriving earlier "

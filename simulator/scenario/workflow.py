@@ -31,6 +31,7 @@ class StepKind(str, Enum):
 
 
 STEP_KINDS: tuple[str, ...] = tuple(kind.value for kind in StepKind)
+MAX_WORST_VISITS = 10_000_000
 
 
 class Step(StrictModel):
@@ -139,6 +140,7 @@ class Caps(StrictModel):
     max_tokens: Count | None = Field(
         None,
         ge=1,
+        le=10**15,
         description="Most tokens (input + output) per task; >= 1, omitted: none.",
     )
     max_usd: Money | None = Field(
@@ -192,11 +194,32 @@ class TaskType(StrictModel):
         None, gt=0, description="Target for p95 task latency; seconds, > 0."
     )
 
+    @model_validator(mode="after")
+    def _bounded_plan(self) -> TaskType:
+        worst = _worst_visits(self.workflow) * (self.caps.max_corrections + 1)
+        if worst > MAX_WORST_VISITS:
+            raise ValueError(
+                f"workflow: loops may visit {worst:,.0f} steps in one task (max "
+                f"iterations multiplied through nested loops and corrections); at "
+                f"most {MAX_WORST_VISITS:,}: lower max_iterations or max_corrections")
+        return self
+
     def steps(self) -> list[Step]:
         """Every step of the workflow, loops flattened, in order."""
         found: list[Step] = []
         _collect(self.workflow, found)
         return found
+
+
+def _worst_visits(nodes: list) -> int:
+    """Most nodes one pass through `nodes` can visit, loops at their caps."""
+    total = 0
+    for node in nodes:
+        if isinstance(node, Loop):
+            total += 1 + node.loop.max_iterations * _worst_visits(node.loop.steps)
+        else:
+            total += 1
+    return total
 
 
 def _collect(nodes: list, found: list[Step]) -> None:

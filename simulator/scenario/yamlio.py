@@ -21,6 +21,8 @@ import yaml
 
 from simulator.errors import ScenarioError
 
+MAX_FILE_BYTES = 10_000_000
+MAX_NODES = 1_000_000
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
@@ -114,10 +116,11 @@ class CoreLoader(
 
 def parse_yaml(text: str, source: str = "<string>") -> Any:
     """Parse YAML text; errors name the source and line."""
-    loader = CoreLoader(text)
-    loader.name = source
+    loader = None
     try:
-        return loader.get_single_data()
+        loader = CoreLoader(text)
+        loader.name = source
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -127,13 +130,36 @@ def parse_yaml(text: str, source: str = "<string>") -> Any:
     except RecursionError:
         raise ScenarioError(f"{source}: not valid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    _check_size(data, source)
+    return data
+
+
+def _check_size(data: Any, source: str) -> None:
+    """Refuse documents that expand (through aliases) past MAX_NODES values."""
+    count, stack = 0, [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ScenarioError(f"{source}: more than {MAX_NODES:,} values once "
+                                "aliases are expanded; a scenario is far smaller")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def read_yaml(path: Path) -> Any:
     """Read and parse a YAML file, raising ScenarioError when it cannot."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES // 10**6} MB; "
+                                "a scenario file is far smaller")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -147,7 +173,10 @@ def parse_scalar(text: str, source: str = "--set") -> Any:
 
 
 class _CoreDumper(yaml.SafeDumper):
-    """Writes YAML that CoreLoader reads back to the same values."""
+    """Writes YAML that CoreLoader reads back to the same values, no aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
     def represent_str(self, data: str) -> yaml.Node:
         plain_is_text = not any(pattern.match(data) for pattern in
