@@ -58,8 +58,8 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_CHUNKS = 100
 
-CallCost = Callable[[int, int, int, int], int]
-"""(backend index, tokens in, tokens cached, tokens out) -> pico-USD."""
+CallCost = Callable[[int, int, int, int, int], int]
+"""(backend index, tokens in, cache reads, cache writes, tokens out) -> pico-USD."""
 
 
 class _Model:
@@ -88,6 +88,8 @@ class _Model:
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
         self.usage_at_warmup: dict[str, tuple[float, float]] = {}
+        self.caching_backends = [b for b in self.backends
+                                 if getattr(b, "prompt_caches", None) is not None]
         self.debug = logger.isEnabledFor(logging.DEBUG)
 
     def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
@@ -176,13 +178,17 @@ class _Model:
                              reasoning, status)
             return status
 
+        write = 0
         if backend.pool is None:
             started_at = env.now
+            if backend.prompt_caches is not None:
+                cached, write = backend.prompt_cache(task_id).use(started_at,
+                                                                  tokens_in)
             ttft = backend.ttft_s()
             yield env.timeout(ttft + out * backend.time_per_output_token_s())
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              started_at, started_at + ttft, tokens_in, cached, out,
-                             reasoning, CALL_OK)
+                             reasoning, CALL_OK, write=write)
         else:
             sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
             yield sequence.done
@@ -195,12 +201,12 @@ class _Model:
         self.tokens_out[task_id] += out
         if self.call_cost is not None:
             self.spent_pusd[task_id] += self.call_cost(backend_index, tokens_in, cached,
-                                                       out)
+                                                       write, out)
         return None
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
-                    status, replica=-1) -> None:
+                    status, replica=-1, write=0) -> None:
         """Append one call to the call columns."""
         c = self.calls.columns
         c["task_id"].append(task_id)
@@ -214,6 +220,7 @@ class _Model:
         c["finished_at"].append(self.env.now)
         c["tokens_in"].append(tokens_in)
         c["tokens_cached"].append(cached)
+        c["tokens_cache_write"].append(write)
         c["tokens_out"].append(out)
         c["tokens_reasoning"].append(reasoning)
         c["status"].append(status)
@@ -252,6 +259,8 @@ class _Model:
         """Record a task's end."""
         self.status[task_id] = status
         self.reason[task_id] = reason
+        for backend in self.caching_backends:
+            backend.prompt_caches.pop(task_id, None)
         self.finished_at[task_id] = self.env.now
         if self.debug:
             logger.debug("t=%.3fs task=%d %s %s", self.env.now, task_id,

@@ -63,7 +63,8 @@ class Records:
 
 CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
                 "requested_at", "started_at", "first_token_at", "finished_at",
-                "tokens_in", "tokens_cached", "tokens_out", "tokens_reasoning",
+                "tokens_in", "tokens_cached", "tokens_cache_write", "tokens_out",
+                "tokens_reasoning",
                 "status", "replica")
 CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
                "replica": "int32",

@@ -19,6 +19,7 @@ from simulator.scenario.schema import ApiBackend, Model
 from simulator.workload.sampling import make_sampler
 
 WINDOW_S = 60.0
+TTL_S = {"5m": 300.0, "1h": 3600.0}
 
 
 class MinuteWindows:
@@ -65,6 +66,32 @@ class MinuteWindows:
             self._oldest += 1
 
 
+class PromptCache:
+    """A provider's prompt cache for one task: its prefix and when it expires.
+
+    The first call writes its whole prompt: that is the cached prefix. Within
+    the lifetime a later call reads the prefix and restarts the lifetime;
+    after it, the call writes the prefix again. The rest of a later call's
+    input is fresh.
+    """
+
+    def __init__(self, ttl: str) -> None:
+        self.ttl_s = TTL_S[ttl]
+        self.tokens = 0
+        self.expires_at = float("-inf")
+
+    def use(self, now: float, tokens_in: int) -> tuple[int, int]:
+        """(tokens read, tokens written) for a call sending `tokens_in` now."""
+        if not self.tokens:
+            self.tokens = tokens_in
+            self.expires_at = now + self.ttl_s
+            return 0, tokens_in
+        prefix = min(self.tokens, tokens_in)
+        alive = now < self.expires_at
+        self.expires_at = now + self.ttl_s
+        return (prefix, 0) if alive else (0, prefix)
+
+
 class ApiServer:
     """Runtime state of one API backend: latency samplers and rate limits."""
 
@@ -80,6 +107,16 @@ class ApiServer:
             streams.generator(f"backends/{name}/time_per_output_token"),
         )
         self.pool = None
+        self.prompt_ttl = spec.prompt_cache_ttl
+        self.prompt_caches: dict[int, PromptCache] | None = (
+            {} if spec.prompt_cache_ttl is not None else None)
         self.limits: MinuteWindows | None = None
         if spec.requests_per_min is not None or spec.tokens_per_min is not None:
             self.limits = MinuteWindows(spec.requests_per_min, spec.tokens_per_min)
+
+    def prompt_cache(self, task_id: int) -> PromptCache:
+        """The prompt cache of one task on this backend."""
+        cache = self.prompt_caches.get(task_id)
+        if cache is None:
+            cache = self.prompt_caches[task_id] = PromptCache(self.prompt_ttl)
+        return cache

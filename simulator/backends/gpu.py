@@ -236,6 +236,7 @@ class GpuServer:
         self.context_window_tokens = model.context_window_tokens
         self.tokenizer_factor = model.tokenizer_factor
         self.limits = None
+        self.prompt_caches = None
         cap = spec.slot_cap(model.weights_gb, model.kv_bytes_per_token)
         performance = spec.performance
         if isinstance(performance, ServiceTimePerformance):

@@ -22,9 +22,8 @@ from simulator.economics.capacity import capacity_items
 from simulator.economics.pricing import (
     INT64_SAFE,
     PICO_PER_USD,
-    TOKEN_CLASSES,
-    TokenRates,
     backend_rates,
+    bill_items,
     call_costs_pusd,
 )
 from simulator.records import RunResult
@@ -106,20 +105,14 @@ def _usage_lines(run: RunResult) -> list[BillLine]:
     """Token lines of API backends and call lines of priced tools."""
     scenario = run.scenario
     rates = backend_rates(scenario)
-    calls = run.calls
-    ok = calls["status"] == 0
     lines: list[BillLine] = []
     for index, (name, backend) in enumerate(scenario.backends.items()):
         if not isinstance(backend, ApiBackend):
             continue
-        mine = ok & (calls["backend"] == index)
-        cached = int(calls["tokens_cached"][mine].sum())
-        quantities = {"input": int(calls["tokens_in"][mine].sum()) - cached,
-                      "cached_input": cached,
-                      "output": int(calls["tokens_out"][mine].sum())}
-        for token_class in TOKEN_CLASSES:
-            lines.append(_token_line(name, backend.model, token_class,
-                                     quantities[token_class], rates[index]))
+        for item, tokens, rate in bill_items(run.calls, index, rates[index]):
+            if tokens == 0 and _optional(item, backend):
+                continue
+            lines.append(_token_line(name, backend.model, item, tokens, rate))
     tool_ids = run.tool_calls["tool"]
     for index, (name, tool) in enumerate(scenario.tools.items()):
         count = int(np.count_nonzero(tool_ids == index))
@@ -241,11 +234,14 @@ def _capacity_shares(run: RunResult) -> np.ndarray:
     return shares
 
 
-def _token_line(backend: str, model: str, token_class: str, tokens: int,
-                rates: TokenRates) -> BillLine:
-    pusd_per_token = getattr(rates, token_class)
+def _optional(item: str, backend: ApiBackend) -> bool:
+    """Lines shown only when used: cache writes without a cache, long context."""
+    return "long context" in item or (item.startswith("cache write")
+                                      and backend.prompt_cache_ttl is None)
+
+
+def _token_line(backend: str, model: str, item: str, tokens: int,
+                pusd_per_token: int) -> BillLine:
     usd_per_mtok = Decimal(pusd_per_token * TOKENS_PER_MTOK) / PICO_PER_USD
-    item = f"{token_class.replace('_', ' ')} tokens"
-    return BillLine(backend, model, item, Decimal(tokens),
-                    "tokens", usd_per_mtok,
+    return BillLine(backend, model, item, Decimal(tokens), "tokens", usd_per_mtok,
                     Decimal(tokens * pusd_per_token) / PICO_PER_USD)

@@ -43,6 +43,7 @@ from simulator.report.pool_figures import (
 logger = logging.getLogger(__name__)
 
 ITEM_COLOURS = {"input tokens": "#4e79a7", "cached input tokens": "#a0cbe8",
+                "cache write tokens": "#1f3b5c",
                 "output tokens": "#f28e2b", "calls": "#59a14f",
                 "capex amortisation": "#76b7b2", "power": "#edc948",
                 "support": "#b07aa1", "staff": "#9c755f", "space": "#bab0ac",

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from simulator.scenario.base import Money, StrictModel
+from simulator.scenario.base import Count, Money, Real, StrictModel
 
 TOKENS_PER_MTOK = 1_000_000
 MAX_USD_PER_MTOK = 10_000
@@ -45,6 +45,25 @@ def _schema_spellings(schema: dict) -> None:
                 "description": f"The {token_class} price in USD per {unit}, instead "
                                f"of {token_class}_usd_per_mtok."}
     schema.pop("required", None)
+
+
+class LongContextPrices(StrictModel):
+    """Prices that apply when a call's whole input (cache reads included)
+    exceeds `threshold_tokens`."""
+
+    threshold_tokens: Count = Field(
+        ge=1, le=100_000_000, description="Input size above which these apply.")
+    input_usd_per_mtok: Money = Field(ge=0, le=MAX_USD_PER_MTOK,
+                                      description="Input, USD per 1M tokens.")
+    cached_input_usd_per_mtok: Money | None = Field(
+        None, ge=0, le=MAX_USD_PER_MTOK,
+        description="Cache reads, USD per 1M tokens; omitted: the base cache-read "
+        "price scaled as input is.")
+    output_usd_per_mtok: Money = Field(ge=0, le=MAX_USD_PER_MTOK,
+                                       description="Output, USD per 1M tokens.")
+    rule: Literal["whole_request", "excess_only"] = Field(
+        "whole_request", description="whole_request: every token of the call at "
+        "these prices; excess_only: only input beyond the threshold, output at base.")
 
 
 class TokenPrices(StrictModel):
@@ -77,6 +96,22 @@ class TokenPrices(StrictModel):
             "[0, 10000]."
         ),
     )
+    cache_write_5m_usd_per_mtok: Money | None = Field(
+        None, ge=0, le=MAX_USD_PER_MTOK,
+        description="Writing input to the prompt cache for 5 minutes; USD per 1M "
+        "tokens. Omitted: same as input.")
+    cache_write_1h_usd_per_mtok: Money | None = Field(
+        None, ge=0, le=MAX_USD_PER_MTOK,
+        description="Writing input to the prompt cache for 1 hour; USD per 1M "
+        "tokens. Omitted: same as input.")
+    long_context: LongContextPrices | None = Field(
+        None, description="Dearer prices above an input size.")
+    batch_multiplier: Real = Field(
+        0.5, gt=0, le=1, description="Price factor of the batch tier; (0, 1].")
+    batch_discount_on_cache_reads: bool = Field(
+        True, description="Whether the batch factor also applies to cache reads.")
+    priority_multiplier: Real = Field(
+        2.0, ge=1, le=10, description="Price factor of the priority tier; [1, 10].")
     as_of: Annotated[dt.date | None, BeforeValidator(_date_text)] = Field(
         None, description="Date the prices were read, as YYYY-MM-DD.")
     source: str | None = Field(None, description="Where the prices come from.")

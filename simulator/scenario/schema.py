@@ -76,6 +76,14 @@ class ApiBackend(StrictModel):
         description=("Time per output token; a call takes ttft_s + output tokens "
                      "(visible and reasoning) x this; seconds, >= 0.")
     )
+    service_tier: Literal["standard", "batch", "priority"] = Field(
+        "standard", description="Price tier: batch and priority multiply prices.")
+    prompt_cache_ttl: Literal["5m", "1h"] | None = Field(
+        None, description=("Provider prompt cache: a call whose cached prefix has "
+                           "expired writes its whole input (at the write price for "
+                           "this lifetime); one within the lifetime reads what was "
+                           "written and refreshes it. Omitted: cache_read_frac of "
+                           "each task type decides reads, with no writes."))
     requests_per_min: Count | None = Field(
         None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
     )
