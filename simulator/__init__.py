@@ -26,7 +26,7 @@ def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None
     from simulator.economics.pricing import make_call_cost
     from simulator.engine import simulate as run_engine
 
-    needs_prices = any(t.caps.max_usd is not None
+    needs_prices = any(t.caps.max_usd is not None or t.route.policy == "cheapest"
                        for t in scenario.task_types.values())
     call_cost = make_call_cost(scenario) if needs_prices else None
     return run_engine(scenario, call_cost=call_cost, progress=progress,

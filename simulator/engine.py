@@ -49,7 +49,7 @@ from simulator.records import (
     RunResult,
 )
 from simulator.rng import Streams
-from simulator.routing import route_table
+from simulator.routing import build_routers
 from simulator.scenario.schema import ApiBackend, Scenario
 from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_arrivals
 from simulator.workload.plans import Plan, build_planners
@@ -70,7 +70,7 @@ class _Model:
         self.env = simpy.Environment()
         self.scenario = scenario
         self.call_cost = call_cost
-        self.routes = route_table(scenario)
+        self.routers: list = []
         self.backends = [
             ApiServer(name, spec, scenario.models[spec.model], streams)
             if isinstance(spec, ApiBackend)
@@ -88,6 +88,7 @@ class _Model:
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
         self.usage_at_warmup: dict[str, tuple[float, float]] = {}
+        self.routers = build_routers(scenario, self.backends, call_cost)
         self.caching_backends = [b for b in self.backends
                                  if getattr(b, "prompt_caches", None) is not None]
         self.debug = logger.isEnabledFor(logging.DEBUG)
@@ -127,13 +128,16 @@ class _Model:
 
     def run_task(self, task_id: int, type_index: int, plan: Plan):
         """Carry out one task's plan; record how it ended."""
-        routes = self.routes[type_index]
+        router = self.routers[type_index]
         max_tokens, max_pusd = self.caps[type_index]
         for action in plan.actions:
             if action.llm:
-                backend_index = routes[action.kind]
+                backend_index = router.pick(action, plan, self.env.now)
                 outcome = yield from self.serve_call(task_id, type_index, action,
                                                      backend_index)
+                if outcome is None and action.escalate and router.cascades(action):
+                    outcome = yield from self.serve_call(
+                        task_id, type_index, action, router.default, escalated=1)
                 if outcome is not None:
                     return self.finish(task_id, FAILED, CALL_FAIL_REASON[outcome])
                 if self.tokens_in[task_id] + self.tokens_out[task_id] > max_tokens:
@@ -150,7 +154,8 @@ class _Model:
             return self.finish(task_id, FAILED, FAIL_REASONS.index(plan.stop_reason))
         return self.finish(task_id, COMPLETED, NO_REASON)
 
-    def serve_call(self, task_id: int, type_index: int, action, backend_index: int):
+    def serve_call(self, task_id: int, type_index: int, action, backend_index: int,
+                   escalated: int = 0):
         """One LLM call; None when it succeeded, else the task's fail reason."""
         env = self.env
         backend = self.backends[backend_index]
@@ -175,7 +180,7 @@ class _Model:
         if status != CALL_OK:
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              requested_at, requested_at, tokens_in, cached, out,
-                             reasoning, status)
+                             reasoning, status, escalated=escalated)
             return status
 
         write = 0
@@ -188,13 +193,14 @@ class _Model:
             yield env.timeout(ttft + out * backend.time_per_output_token_s())
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              started_at, started_at + ttft, tokens_in, cached, out,
-                             reasoning, CALL_OK, write=write)
+                             reasoning, CALL_OK, write=write, escalated=escalated)
         else:
             sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
             yield sequence.done
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              sequence.started_at, sequence.first_token_at, tokens_in,
-                             cached, out, reasoning, CALL_OK, sequence.replica)
+                             cached, out, reasoning, CALL_OK, sequence.replica,
+                             escalated=escalated)
         self.num_calls[task_id] += 1
         self.tokens_in[task_id] += tokens_in
         self.tokens_cached[task_id] += cached
@@ -206,7 +212,7 @@ class _Model:
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
-                    status, replica=-1, write=0) -> None:
+                    status, replica=-1, write=0, escalated=0) -> None:
         """Append one call to the call columns."""
         c = self.calls.columns
         c["task_id"].append(task_id)
@@ -225,6 +231,7 @@ class _Model:
         c["tokens_reasoning"].append(reasoning)
         c["status"].append(status)
         c["replica"].append(replica)
+        c["escalated"].append(escalated)
         if self.debug:
             logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
                          self.env.now, task_id, self.backends[backend_index].name,

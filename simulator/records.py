@@ -65,9 +65,9 @@ CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
                 "requested_at", "started_at", "first_token_at", "finished_at",
                 "tokens_in", "tokens_cached", "tokens_cache_write", "tokens_out",
                 "tokens_reasoning",
-                "status", "replica")
+                "status", "replica", "escalated")
 CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
-               "replica": "int32",
+               "replica": "int32", "escalated": "int8",
                "backend": "int16", "status": "int8", "requested_at": "float64",
                "started_at": "float64", "first_token_at": "float64",
                "finished_at": "float64"}

@@ -37,6 +37,15 @@ class MinuteWindows:
         self._oldest = 0
         self._last = 0
 
+    def peek(self, now: float, tokens: int) -> float:
+        """When a call of `tokens` would be admitted, without reserving it."""
+        if self.tokens_per_min is not None and tokens > self.tokens_per_min:
+            return float("inf")
+        window = max(int(now // WINDOW_S), self._last)
+        while not self._fits(window, tokens):
+            window += 1
+        return max(now, window * WINDOW_S)
+
     def admit_at(self, now: float, tokens: int) -> float | None:
         """Reserve room for one call; its admission instant, or None if never."""
         if self.tokens_per_min is not None and tokens > self.tokens_per_min:
@@ -107,6 +116,8 @@ class ApiServer:
             streams.generator(f"backends/{name}/time_per_output_token"),
         )
         self.pool = None
+        self.mean_ttft_s = spec.ttft_s.mean()
+        self.mean_tpot_s = spec.time_per_output_token_s.mean()
         self.prompt_ttl = spec.prompt_cache_ttl
         self.prompt_caches: dict[int, PromptCache] | None = (
             {} if spec.prompt_cache_ttl is not None else None)
@@ -120,3 +131,11 @@ class ApiServer:
         if cache is None:
             cache = self.prompt_caches[task_id] = PromptCache(self.prompt_ttl)
         return cache
+
+    def expected_wait_s(self, now: float, tokens: int) -> float:
+        """Seconds a call sent now would wait for its rate limits."""
+        return 0.0 if self.limits is None else self.limits.peek(now, tokens) - now
+
+    def expected_service_s(self, tokens_out: int) -> float:
+        """Mean time of a call with `tokens_out` output tokens, once admitted."""
+        return self.mean_ttft_s + tokens_out * self.mean_tpot_s

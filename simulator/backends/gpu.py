@@ -39,6 +39,8 @@ from simulator.scenario.gpu import PresetPerformance, ServiceTimePerformance
 from simulator.workload.sampling import make_sampler
 
 EPSILON_TOKENS = 1e-9
+EWMA_WEIGHT = 0.05  # weight of the newest call in the moving average of service
+PRIOR_TOKENS_IN, PRIOR_TOKENS_OUT = 1000, 300  # assumed call before any finishes
 
 
 class Sequence:
@@ -162,6 +164,7 @@ class Replica:
 
     def _finish(self, sequence: Sequence) -> None:
         sequence.finished_at = self.env.now
+        self.pool.note_service(sequence.finished_at - sequence.started_at)
         self.account()
         self.active -= 1
         sequence.done.succeed()
@@ -174,7 +177,8 @@ class GpuPool:
     def __init__(self, env: simpy.Environment, *, replicas: int, max_concurrency: int,
                  prefill_tokens_per_s: float = 1.0, base_s: float = 1.0,
                  per_sequence_s: float = 0.0,
-                 service_model: Callable[[], float] | None = None) -> None:
+                 service_model: Callable[[], float] | None = None,
+                 prior_service_s: float = 0.0) -> None:
         if replicas < 1:
             raise ValueError(f"replicas must be >= 1, got {replicas}")
         if max_concurrency < 1:
@@ -191,6 +195,7 @@ class GpuPool:
         self.service_model = service_model
         self.replicas = [Replica(env, i, self) for i in range(replicas)]
         self.waiting: deque[Sequence] = deque()
+        self.service_ewma_s = prior_service_s
         self.in_service: dict[Sequence, None] = {}
 
     def request(self, prefill_tokens: int, decode_tokens: int) -> Sequence:
@@ -208,6 +213,19 @@ class GpuPool:
         """Give a freed slot to the call waiting longest."""
         if self.waiting:
             self._start(replica, self.waiting.popleft())
+
+    def expected_wait_s(self) -> float:
+        """Seconds a call queued now would wait: the queue ahead of it over the
+        slots, times the recent mean time a call holds a slot."""
+        free = any(r.active < self.max_concurrency for r in self.replicas)
+        if free and not self.waiting:
+            return 0.0
+        slots = self.max_concurrency * len(self.replicas)
+        return (len(self.waiting) + 1) * self.service_ewma_s / slots
+
+    def note_service(self, duration_s: float) -> None:
+        """Fold one finished call's time in a slot into the moving average."""
+        self.service_ewma_s += EWMA_WEIGHT * (duration_s - self.service_ewma_s)
 
     def usage(self) -> tuple[float, float]:
         """Slot-seconds and replica-busy seconds so far, summed over replicas."""
@@ -243,7 +261,8 @@ class GpuServer:
             service = make_sampler(performance.service_time_s,
                                    streams.generator(f"backends/{name}/service"))
             self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
-                                service_model=service)
+                                service_model=service,
+                                prior_service_s=performance.service_time_s.mean())
             return
         if isinstance(performance, PresetPerformance):
             preset = PRESETS[performance.name]
@@ -252,6 +271,16 @@ class GpuServer:
         else:
             rates = (performance.prefill_tokens_per_s, performance.iteration_base_s,
                      performance.iteration_per_sequence_s)
+        prior = (PRIOR_TOKENS_IN / rates[0]
+                 + PRIOR_TOKENS_OUT * (rates[1] + rates[2] * cap / 2))
         self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
                             prefill_tokens_per_s=rates[0], base_s=rates[1],
-                            per_sequence_s=rates[2])
+                            per_sequence_s=rates[2], prior_service_s=prior)
+
+    def expected_wait_s(self, now: float, tokens: int) -> float:
+        """Seconds a call sent now would wait for a slot."""
+        return self.pool.expected_wait_s()
+
+    def expected_service_s(self, tokens_out: int) -> float:
+        """Recent mean time a call holds a slot."""
+        return self.pool.service_ewma_s

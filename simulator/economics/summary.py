@@ -124,6 +124,7 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
         mask = tasks["task_type"] == index
         ended = mask & (tasks["status"] != IN_FLIGHT)
         done = mask & (tasks["status"] == COMPLETED)
+        mine_calls = (run.calls["task_type"] == index) & (run.calls["status"] == 0)
         spend = Decimal(int(costs[mask].sum())) / PICO_PER_USD
         ended_spend = Decimal(int(costs[ended].sum())) / PICO_PER_USD
         latency = tasks["finished_at"][done] - tasks["arrived_at"][done]
@@ -138,6 +139,13 @@ def _task_types(run: RunResult, costs: np.ndarray, factor: Decimal,
             "llm_calls_per_task": _mean(tasks["num_llm_calls"][ended]),
             "tool_calls_per_task": _mean(tasks["num_tool_calls"][ended]),
             "corrections_per_task": _mean(tasks["num_corrections"][ended]),
+            "escalations_per_task": (round(float(np.count_nonzero(
+                mine_calls & (run.calls["escalated"] == 1))) / int(ended.sum()), 6)
+                if ended.any() else None),
+            "calls_by_backend": {name: int(np.count_nonzero(
+                mine_calls & (run.calls["backend"] == b))) for b, name in
+                enumerate(run.backend_names) if np.any(
+                    mine_calls & (run.calls["backend"] == b))},
             "tokens_in_per_task": _mean(tasks["tokens_in"][ended]),
             "tokens_cached_per_task": _mean(tasks["tokens_cached"][ended]),
             "tokens_out_per_task": _mean(tasks["tokens_out"][ended]),

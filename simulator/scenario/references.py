@@ -53,9 +53,15 @@ def _route_problems(name: str, route: Any, backends: set[str] | None) -> list[st
     if not isinstance(route, dict) or backends is None:
         return []
     found = []
-    default = route.get("default")
-    if isinstance(default, str) and default not in backends:
-        found.append(_missing(f"task_types.{name}.route.default", default, backends))
+    for key in ("default", "routine", "first", "prefer"):
+        value = route.get(key)
+        if isinstance(value, str) and value not in backends:
+            found.append(_missing(f"task_types.{name}.route.{key}", value, backends))
+    candidates = route.get("candidates")
+    for index, value in enumerate(candidates if isinstance(candidates, list) else ()):
+        if isinstance(value, str) and value not in backends:
+            found.append(_missing(f"task_types.{name}.route.candidates[{index}]",
+                                  value, backends))
     by_kind = route.get("by_step_kind")
     for kind, backend in (by_kind.items() if isinstance(by_kind, dict) else ()):
         if isinstance(backend, str) and backend not in backends:

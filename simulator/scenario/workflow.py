@@ -12,7 +12,7 @@ them between turns).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -153,17 +153,63 @@ class Caps(StrictModel):
 
 
 class Route(StrictModel):
-    """Fixed routing: one backend per task type, optionally one per step kind."""
+    """Which backend serves a task type's LLM calls.
 
-    default: str = Field(description="Backend for every LLM call of the task type.")
+    Policies: `fixed` (always `default`); `tiered` (a drawn `routine_frac` of
+    tasks on `routine`, the rest on `default`); `cascade` (every call first on
+    `first`; with probability `fail_prob` its answer fails the check and the
+    call is made again on `default`, both billed); `spillover` (`prefer` while
+    its expected queue wait is at most `max_wait_s`, else `default`);
+    `cheapest` (the cheapest of `candidates` whose expected latency meets
+    `target_latency_s`, else the fastest). `by_step_kind` pins step kinds to a
+    backend under every policy.
+    """
+
+    policy: Literal["fixed", "tiered", "cascade", "spillover", "cheapest"] = Field(
+        "fixed", description="Routing policy.")
+    default: str = Field(description=(
+        "Backend for every call (fixed), hard tasks (tiered), escalations "
+        "(cascade), spill-over (spillover) or the fallback (cheapest)."))
     by_step_kind: dict[StepKind, str] = Field(
         default_factory=dict,
-        description="Backend per step kind, overriding default for those kinds.",
+        description="Backend per step kind, overriding the policy for those kinds.",
     )
+    routine: str | None = Field(None, description="tiered: backend of routine tasks.")
+    routine_frac: Real | None = Field(
+        None, ge=0, le=1, description="tiered: share of tasks that are routine.")
+    first: str | None = Field(None, description="cascade: backend tried first.")
+    fail_prob: Real = Field(
+        0.0, ge=0, le=1, description="cascade: chance a first answer fails.")
+    fail_prob_by_step_kind: dict[StepKind, Real] = Field(
+        default_factory=dict, description="cascade: fail_prob per step kind.")
+    prefer: str | None = Field(None, description="spillover: preferred backend.")
+    max_wait_s: Real = Field(
+        1.0, ge=0, le=86_400,
+        description="spillover: largest expected queue wait on prefer; seconds.")
+    candidates: list[str] = Field(
+        default_factory=list, description="cheapest: backends to choose from.")
+    target_latency_s: Real | None = Field(
+        None, gt=0, description="cheapest: expected call latency to meet; seconds.")
 
-    def backend_for(self, kind: StepKind) -> str:
-        """Backend name for a step kind."""
-        return self.by_step_kind.get(kind, self.default)
+    @model_validator(mode="after")
+    def _policy_fields(self) -> Route:
+        needed = {"tiered": ("routine", "routine_frac"), "cascade": ("first",),
+                  "spillover": ("prefer",),
+                  "cheapest": ("candidates", "target_latency_s")}.get(self.policy, ())
+        missing = [name for name in needed if not getattr(self, name)
+                   and getattr(self, name) != 0]
+        if missing:
+            raise ValueError(f"policy {self.policy} needs {', '.join(missing)}")
+        return self
+
+    def backend_names(self) -> list[str]:
+        """Every backend the route may use."""
+        names = [self.default, *self.by_step_kind.values(), *self.candidates]
+        return names + [n for n in (self.routine, self.first, self.prefer) if n]
+
+    def fail_prob_for(self, kind: StepKind) -> float:
+        """cascade: chance a first answer of this step kind fails the check."""
+        return self.fail_prob_by_step_kind.get(kind, self.fail_prob)
 
 
 class TaskType(StrictModel):

@@ -51,6 +51,8 @@ class Action:
     tool_latencies_s: tuple[float, ...]
     tool_ok: bool
     corrects: bool = False
+    escalate: bool = False
+    """cascade routing: the first model's answer fails and the call is redone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class Plan:
 
     actions: tuple[Action, ...]
     stop_reason: str | None
+    routine: bool = False
+    """tiered routing: the task is routine."""
 
 
 class _StepDraws:
@@ -96,6 +100,8 @@ class TaskPlanner:
             task_type.user_input_tokens, streams.generator(f"{prefix}/user_input")
         )
         self.chance = make_sampler(UNIT, streams.generator(f"{prefix}/branches"))
+        self.route = task_type.route
+        self.routing = make_sampler(UNIT, streams.generator(f"{prefix}/routing"))
         self.steps: dict[int, _StepDraws] = {}
         self.loop_counts: dict[int, object] = {}
         self._index_nodes(task_type.workflow, prefix, streams, [0])
@@ -111,8 +117,10 @@ class TaskPlanner:
         state.first_output = None if request is None else request[1]
         state.context = self.task_type.system_prompt_tokens + user_tokens
         state.prefix = self.task_type.system_prompt_tokens
+        routine = (self.route.policy == "tiered"
+                   and self.routing() < self.route.routine_frac)
         self._expand(self.task_type.workflow, state)
-        return Plan(tuple(state.actions), state.stop_reason)
+        return Plan(tuple(state.actions), state.stop_reason, routine)
 
     def _expand(self, nodes: list, state: _PlanState) -> None:
         position = 0
@@ -168,9 +176,11 @@ class TaskPlanner:
             latencies, ok = self.tool_draws[step.tool].attempts()
             if ok:
                 state.context += draws.result_tokens()
+        escalate = (step.makes_llm_call and self.route.policy == "cascade"
+                    and self.routing() < self.route.fail_prob_for(step.kind))
         state.actions.append(Action(draws.index, draws.kind, step.makes_llm_call,
                                     tokens_in, cached, out, reasoning, tool,
-                                    latencies, ok))
+                                    latencies, ok, escalate=escalate))
         if not ok:
             state.ended = True
         elif len(state.actions) >= MAX_ACTIONS_PER_TASK:
