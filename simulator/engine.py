@@ -282,6 +282,8 @@ class _Model:
                 found[f"backend:{backend.name}:waiting"] = lambda p=pool: len(p.waiting)
                 found[f"backend:{backend.name}:busy_slots"] = (
                     lambda p=pool: sum(r.active for r in p.replicas))
+                if pool.autoscaler is not None:
+                    found[f"backend:{backend.name}:replicas"] = pool.autoscaler.live
         for name, slots in zip(self.scenario.tools, self.tool_slots, strict=True):
             if slots is not None:
                 found[f"tool:{name}:waiting"] = lambda s=slots: len(s.queue)
@@ -299,13 +301,19 @@ class _Model:
         for backend in self.backends:
             if backend.pool is None:
                 continue
-            slot_s, busy_s = backend.pool.usage()
-            before = self.usage_at_warmup.get(backend.name, (0.0, 0.0))
-            found[backend.name] = {"slot_s": slot_s - before[0],
-                                   "busy_s": busy_s - before[1],
-                                   "slots": backend.pool.max_concurrency
-                                   * len(backend.pool.replicas),
-                                   "replicas": len(backend.pool.replicas)}
+            pool = backend.pool
+            slot_s, busy_s, live_s = pool.usage()
+            before = self.usage_at_warmup.get(backend.name, (0.0, 0.0, 0.0))
+            replicas = self.scenario.backends[backend.name].replicas
+            found[backend.name] = {
+                "slot_s": slot_s - before[0], "busy_s": busy_s - before[1],
+                "live_s": live_s - before[2], "replicas": replicas,
+                "slots": pool.max_concurrency * replicas,
+                "slots_per_replica": pool.max_concurrency,
+                "lifetimes": (None if pool.autoscaler is None else
+                              [[start, self.env.now if stop != stop else stop]
+                               for start, stop in pool.autoscaler.lifetimes.values()]),
+            }
         return found
 
     def task_arrays(self) -> dict[str, np.ndarray]:

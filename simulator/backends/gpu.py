@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 import simpy
 
+from simulator.backends.autoscale import Autoscaler
 from simulator.catalogue import PRESETS
 from simulator.rng import Streams
 from simulator.scenario.gpu import PresetPerformance, ServiceTimePerformance
@@ -79,7 +80,10 @@ class Replica:
         self.counter = 0
         self.slot_s = 0.0
         self.busy_s = 0.0
-        self.accounted_at = 0.0
+        self.live_s = 0.0
+        self.accounted_at = env.now
+        self.serving = True
+        self.last_change = env.now
 
     def account(self) -> None:
         """Add the time since the last change to slot-seconds and busy time."""
@@ -87,6 +91,8 @@ class Replica:
         self.slot_s += self.active * elapsed
         if self.active:
             self.busy_s += elapsed
+        if self.serving:
+            self.live_s += elapsed
         self.accounted_at = self.env.now
 
     def admit(self, sequence: Sequence) -> None:
@@ -95,6 +101,7 @@ class Replica:
         sequence.replica = self.index
         self.account()
         self.active += 1
+        self.last_change = self.env.now
         if self.pool.service_model is not None:
             sequence.first_token_at = self.env.now
             self.env.timeout(sequence.service_s).callbacks.append(
@@ -167,6 +174,7 @@ class Replica:
         self.pool.note_service(sequence.finished_at - sequence.started_at)
         self.account()
         self.active -= 1
+        self.last_change = self.env.now
         sequence.done.succeed()
         self.pool.slot_freed(self)
 
@@ -179,8 +187,8 @@ class GpuPool:
                  per_sequence_s: float = 0.0,
                  service_model: Callable[[], float] | None = None,
                  prior_service_s: float = 0.0) -> None:
-        if replicas < 1:
-            raise ValueError(f"replicas must be >= 1, got {replicas}")
+        if replicas < 0:
+            raise ValueError(f"replicas must be >= 0, got {replicas}")
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if service_model is None and (prefill_tokens_per_s <= 0 or base_s <= 0
@@ -197,30 +205,62 @@ class GpuPool:
         self.waiting: deque[Sequence] = deque()
         self.service_ewma_s = prior_service_s
         self.in_service: dict[Sequence, None] = {}
+        self.autoscaler = None
 
     def request(self, prefill_tokens: int, decode_tokens: int) -> Sequence:
         """Queue one call; its `done` event fires when the last token is out."""
         service_s = self.service_model() if self.service_model is not None else 0.0
         sequence = Sequence(self.env, prefill_tokens, decode_tokens, service_s)
-        replica = min(self.replicas, key=lambda r: r.active)
-        if replica.active < self.max_concurrency and not self.waiting:
+        serving = [r for r in self.replicas if r.serving]
+        replica = min(serving, key=lambda r: r.active) if serving else None
+        if (replica is not None and replica.active < self.max_concurrency
+                and not self.waiting):
             self._start(replica, sequence)
         else:
             self.waiting.append(sequence)
+            if self.autoscaler is not None:
+                self.autoscaler.on_waiting()
         return sequence
 
     def slot_freed(self, replica: Replica) -> None:
         """Give a freed slot to the call waiting longest."""
         if self.waiting:
             self._start(replica, self.waiting.popleft())
+        elif replica.active == 0 and self.autoscaler is not None:
+            self.autoscaler.on_idle(replica)
+
+    def add_replica(self) -> Replica:
+        """A new replica, not yet serving (it is being provisioned)."""
+        replica = Replica(self.env, len(self.replicas), self)
+        replica.serving = False
+        self.replicas.append(replica)
+        return replica
+
+    def activate(self, replica: Replica) -> None:
+        """A provisioned replica starts serving and takes waiting calls."""
+        replica.account()
+        replica.serving = True
+        replica.last_change = self.env.now
+        while self.waiting and replica.active < self.max_concurrency:
+            self._start(replica, self.waiting.popleft())
+        if replica.active == 0 and self.autoscaler is not None:
+            self.autoscaler.on_idle(replica)
+
+    def retire(self, replica: Replica) -> None:
+        """Stop an idle replica."""
+        replica.account()
+        replica.serving = False
 
     def expected_wait_s(self) -> float:
         """Seconds a call queued now would wait: the queue ahead of it over the
         slots, times the recent mean time a call holds a slot."""
-        free = any(r.active < self.max_concurrency for r in self.replicas)
+        serving = [r for r in self.replicas if r.serving]
+        free = any(r.active < self.max_concurrency for r in serving)
         if free and not self.waiting:
             return 0.0
-        slots = self.max_concurrency * len(self.replicas)
+        if not serving:
+            return float("inf")
+        slots = self.max_concurrency * len(serving)
         return (len(self.waiting) + 1) * self.service_ewma_s / slots
 
     def note_service(self, duration_s: float) -> None:
@@ -228,11 +268,13 @@ class GpuPool:
         self.service_ewma_s += EWMA_WEIGHT * (duration_s - self.service_ewma_s)
 
     def usage(self) -> tuple[float, float]:
-        """Slot-seconds and replica-busy seconds so far, summed over replicas."""
+        """Slot-seconds, replica-busy seconds and serving replica-seconds so far,
+        summed over replicas."""
         for replica in self.replicas:
             replica.account()
         return (sum(r.slot_s for r in self.replicas),
-                sum(r.busy_s for r in self.replicas))
+                sum(r.busy_s for r in self.replicas),
+                sum(r.live_s for r in self.replicas))
 
     def unfinished(self) -> list[Sequence]:
         """Calls queued or in service, oldest request first."""
@@ -263,6 +305,7 @@ class GpuServer:
             self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
                                 service_model=service,
                                 prior_service_s=performance.service_time_s.mean())
+            self._autoscale(env, spec)
             return
         if isinstance(performance, PresetPerformance):
             preset = PRESETS[performance.name]
@@ -276,6 +319,12 @@ class GpuServer:
         self.pool = GpuPool(env, replicas=spec.replicas, max_concurrency=cap,
                             prefill_tokens_per_s=rates[0], base_s=rates[1],
                             per_sequence_s=rates[2], prior_service_s=prior)
+        self._autoscale(env, spec)
+
+    def _autoscale(self, env: simpy.Environment, spec: object) -> None:
+        autoscale = getattr(spec, "autoscale", None)
+        if autoscale is not None:
+            self.pool.autoscaler = Autoscaler(env, self.pool, autoscale)
 
     def expected_wait_s(self, now: float, tokens: int) -> float:
         """Seconds a call sent now would wait for a slot."""

@@ -131,10 +131,11 @@ def _capacity_lines(run: RunResult, whole_month: bool) -> list[BillLine]:
         if isinstance(backend, ApiBackend):
             continue
         usage = run.gpu_usage[name]
-        busy_frac = usage["busy_s"] / (usage["replicas"] * window_s)
+        busy_frac = usage["busy_s"] / usage["live_s"] if usage["live_s"] else 0.0
+        lifetimes = _clipped(usage["lifetimes"], scenario.warmup_s, run.horizon_s)
         for item in capacity_items(backend, busy_frac=busy_frac, period_s=window_s,
                                    month_hours=scenario.billing.hours(),
-                                   whole_month=whole_month):
+                                   whole_month=whole_month, lifetimes_s=lifetimes):
             lines.append(BillLine(name, backend.model, *item, basis="capacity"))
     return lines
 
@@ -188,6 +189,14 @@ def task_costs_pusd(run: RunResult, capacity: bool = True) -> np.ndarray:
                                          run.tool_calls["task_id"]),
                   tool_prices[run.tool_calls["tool"].astype(np.intp)])
     return costs
+
+
+def _clipped(lifetimes: list | None, start: float, end: float) -> list[float] | None:
+    """Each replica's seconds alive inside [start, end]; None for fixed pools."""
+    if lifetimes is None:
+        return None
+    return [max(0.0, min(stop, end) - max(launch, start))
+            for launch, stop in lifetimes if min(stop, end) > max(launch, start)]
 
 
 def monthly_capacity_by_task_type(run: RunResult) -> list[Decimal]:

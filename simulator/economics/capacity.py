@@ -25,10 +25,17 @@ Item = tuple[str, Decimal, str, Decimal, Decimal]
 
 
 def capacity_items(backend: CloudGpuBackend | OnPremBackend, *, busy_frac: float,
-                   period_s: float, month_hours: float, whole_month: bool
-                   ) -> list[Item]:
-    """Items for one GPU backend over the window, or over a whole month."""
+                   period_s: float, month_hours: float, whole_month: bool,
+                   lifetimes_s: list[float] | None = None) -> list[Item]:
+    """Items for one GPU backend over the window, or over a whole month.
+
+    `lifetimes_s` (autoscaled pools) are the replicas' seconds alive in the
+    window; the month then scales the window's billed GPU-hours by time.
+    """
     if isinstance(backend, CloudGpuBackend):
+        if lifetimes_s is not None:
+            return [_scaled_rental(backend, lifetimes_s, period_s, month_hours,
+                                   whole_month)]
         return [_rental(backend, period_s, month_hours, whole_month)]
     return _on_prem(backend, busy_frac, period_s, month_hours, whole_month)
 
@@ -56,6 +63,20 @@ def _rental(backend: CloudGpuBackend, period_s: float, month_hours: float,
     basis = (backend.cloud.pricing if backend.cloud.usd_per_gpu_hour is None
              else "given price")
     return (f"GPU-hours ({basis})", quantity, "GPU-hours", rate, amount)
+
+
+def _scaled_rental(backend: CloudGpuBackend, lifetimes_s: list[float],
+                   period_s: float, month_hours: float, whole_month: bool) -> Item:
+    rate = usd_per_gpu_hour(backend)
+    cloud = backend.cloud
+    amount = rental_usd(lifetimes_s, rate, backend.gpus_per_replica,
+                        cloud.billing_granularity, cloud.minimum_billed_s)
+    if whole_month:
+        amount = amount * Decimal(repr(month_hours * SECONDS_PER_HOUR)) / Decimal(
+            repr(period_s))
+    quantity = amount / rate if rate else Decimal(0)
+    basis = cloud.pricing if cloud.usd_per_gpu_hour is None else "given price"
+    return (f"GPU-hours ({basis}, autoscaled)", quantity, "GPU-hours", rate, amount)
 
 
 def _on_prem(backend: OnPremBackend, busy_frac: float, period_s: float,

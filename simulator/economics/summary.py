@@ -254,9 +254,12 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
         found[name] = {
             "kind": run.scenario.backends[name].kind,
             "replicas": usage["replicas"], "slots": usage["slots"],
-            "utilisation_frac": round(usage["slot_s"] / (usage["slots"] * window_s),
-                                      6),
-            "busy_frac": round(usage["busy_s"] / (usage["replicas"] * window_s), 6),
+            "utilisation_frac": round(usage["slot_s"] / (
+                usage["slots_per_replica"] * usage["live_s"]), 6)
+            if usage["live_s"] else 0.0,
+            "busy_frac": round(usage["busy_s"] / usage["live_s"], 6)
+            if usage["live_s"] else 0.0,
+            "replica_hours": round(usage["live_s"] / 3600, 6),
             "calls": int(mine.sum()),
             "mean_wait_s": _mean(calls["started_at"][mine]
                                  - calls["requested_at"][mine]),

@@ -6,7 +6,8 @@ grows with the batch), a named `preset` calibrated to published figures, or
 `service_time` (a drawn time per call, for queueing checks). Each replica
 serves up to `max_concurrency` sequences; omitted, the cap follows from GPU
 memory, the model's weights and its KV-cache bytes per token.
-Limitations: replicas are always on (no autoscaling); the memory-derived cap
+Rented pools may autoscale (launch on a queue, stop when idle).
+Limitations: owned replicas are always on; the memory-derived cap
 assumes every sequence holds `context_tokens_per_sequence` tokens of KV cache.
 """
 
@@ -119,7 +120,9 @@ class _GpuDeployment(StrictModel):
     model: str = Field(description="Name of an entry in `models`.")
     gpu: Literal[tuple(GPU_TYPES)] = Field(description="GPU type from the catalogue.")
     gpus_per_replica: Count = Field(ge=1, le=64, description="GPUs per replica.")
-    replicas: Count = Field(ge=1, le=10_000, description="Replicas, always on.")
+    replicas: Count = Field(
+        ge=0, le=10_000,
+        description="Replicas, always on; with autoscale, those at time 0.")
     max_concurrency: Count | None = Field(
         None, ge=1, le=100_000,
         description="Sequences a replica serves at once; omitted: from memory.")
@@ -143,12 +146,49 @@ class _GpuDeployment(StrictModel):
         return int(free_bytes // per_sequence)
 
 
+class Autoscale(StrictModel):
+    """Launch rented replicas when calls queue; stop them when idle."""
+
+    min_replicas: Count = Field(0, ge=0, le=10_000, description="Fewest replicas.")
+    max_replicas: Count = Field(ge=1, le=10_000, description="Most replicas.")
+    provisioning_s: Real = Field(
+        120, ge=0, le=86_400,
+        description="From launch (billed) to serving; seconds.")
+    scale_up_queue: Count = Field(
+        1, ge=1, le=1_000_000, description="Waiting calls that trigger a launch.")
+    scale_down_idle_s: Real = Field(
+        300, ge=0, le=86_400, description="Idle time before a replica stops; s.")
+    check_interval_s: Real = Field(
+        30, gt=0, le=86_400, description="Period of the scaling check; seconds.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscale:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= "
+                             f"max_replicas ({self.max_replicas})")
+        return self
+
+
 class CloudGpuBackend(_GpuDeployment):
     """Rented GPU replicas."""
 
     kind: Literal["cloud_gpu"] = Field(description="Backend kind.")
     cloud: CloudPricing = Field(default_factory=CloudPricing,
                                 description="Price and billing granularity.")
+    autoscale: Autoscale | None = Field(
+        None, description="Scale replicas with the queue; omitted: fixed.")
+
+    @model_validator(mode="after")
+    def _replica_count(self) -> CloudGpuBackend:
+        if self.autoscale is None:
+            if self.replicas < 1:
+                raise ValueError("replicas: found 0; a pool without autoscale "
+                                 "needs >= 1")
+        elif not (self.autoscale.min_replicas <= self.replicas
+                  <= self.autoscale.max_replicas):
+            raise ValueError(f"replicas: found {self.replicas}; with autoscale it "
+                             "must lie in [min_replicas, max_replicas]")
+        return self
 
 
 class OnPremBackend(_GpuDeployment):
@@ -157,3 +197,9 @@ class OnPremBackend(_GpuDeployment):
     kind: Literal["on_prem"] = Field(description="Backend kind.")
     costs: OnPremCosts = Field(default_factory=OnPremCosts,
                                description="Capex, power and fixed opex.")
+
+    @model_validator(mode="after")
+    def _replica_count(self) -> OnPremBackend:
+        if self.replicas < 1:
+            raise ValueError("replicas: found 0; an owned pool needs >= 1")
+        return self
