@@ -31,7 +31,8 @@ CHARTS = ("bill_by_backend.png", "monthly_spend_by_task_type.png",
           "cost_per_task.png", "compute_multiplier.png", "latency_cdf.png")
 FILES = ("summary.json", "scenario.resolved.yaml", "calls.csv", "tasks.csv",
          "tool_calls.csv", *CHARTS, "report.md", "report.html")
-POOL_CHARTS = ("queue_and_utilisation.png", "gpu_latency.png")
+POOL_CHARTS = ("queue_and_utilisation.png", "gpu_latency.png",
+               "cumulative_cost_by_venue.png")  # the GPU scenario owns a pool
 GPU_FILES = (*FILES[:-2], *POOL_CHARTS, *FILES[-2:])
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -26,6 +26,7 @@ from simulator.economics.bill import (
     task_costs_pusd,
 )
 from simulator.economics.pricing import PICO_PER_USD
+from simulator.economics.venues import venues
 from simulator.metrics import percentiles, time_average_in_system, window_view
 from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
@@ -77,6 +78,7 @@ def summarize(run: RunResult, version: str) -> dict:
                          if tokens else None),
         "gpu_backends": _gpu_backends(run, month_bill),
         "monthly_idle_capacity_usd": idle[0],
+        "venues": venues(run, factor),
         "littles_law": _little(full),
     }
     summary["warnings"] = _warnings(summary)

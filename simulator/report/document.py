@@ -18,6 +18,7 @@ from simulator.report.blocks import (
     Heading,
     Image,
     Paragraph,
+    Table,
     duration,
     fraction,
     money,
@@ -30,7 +31,9 @@ from simulator.report.figures import (
     LATENCY_CHART,
     MULTIPLIER_CHART,
     QUEUE_CHART,
+    REPLICAS_CHART,
     SPEND_CHART,
+    VENUE_CHART,
     Chart,
 )
 from simulator.report.tables import (
@@ -60,6 +63,7 @@ def build_document(run: RunResult, summary: dict, charts: list[Chart]
     blocks += _latency_section(summary, drawn)
     blocks += _calls_section(summary)
     blocks += _gpu_section(summary, drawn)
+    blocks += _venues_section(summary, drawn)
     blocks += _tools_and_failures(summary, drawn)
     blocks += _little_section(summary)
     blocks += _files_section(summary)
@@ -204,6 +208,29 @@ def _gpu_section(summary: dict, drawn: set[str]) -> list[Block]:
                            gpu_backends_table(gpus)]
     blocks += [Paragraph(_gpu_sentence(name, entry)) for name, entry in gpus.items()]
     return blocks + _images(drawn, QUEUE_CHART, GPU_LATENCY_CHART)
+
+
+def _venues_section(summary: dict, drawn: set[str]) -> list[Block]:
+    """Owning against renting or buying tokens, and when owning pays off."""
+    venues = summary.get("venues") or {}
+    blocks: list[Block] = []
+    if venues:
+        blocks.append(Heading(2, "Owning against renting"))
+    for name, venue in venues.items():
+        blocks.append(Paragraph(
+            f"{name} costs {money(venue['monthly_usd'])} a month at the simulated "
+            f"utilisation: {money(venue['capex_usd'])} of capex over "
+            f"{venue['depreciation_months']} months plus "
+            f"{money(venue['running_usd_per_month'])} a month to run. The same "
+            "work elsewhere, and when buying pays off:"))
+        rows = tuple((alt, money(entry["monthly_usd"]),
+                      "none" if entry["break_even_months"] is None
+                      else f"{entry['break_even_months']:.1f} months",
+                      entry["break_even"])
+                     for alt, entry in venue["alternatives"].items())
+        blocks.append(Table(("alternative", "monthly cost", "break-even", "why"),
+                            rows, "lrrl"))
+    return blocks + _images(drawn, VENUE_CHART, REPLICAS_CHART)
 
 
 def _gpu_sentence(name: str, entry: dict) -> str:

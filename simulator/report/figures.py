@@ -39,6 +39,14 @@ from simulator.report.pool_figures import (
     plot_queue_and_utilisation,
     sampled_pools,
 )
+from simulator.report.venue_figures import (  # noqa: E402
+    REPLICAS_CHART,
+    VENUE_CHART,
+    has_venues,
+    plot_cumulative_cost,
+    plot_replicas,
+    replica_series,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +79,7 @@ LATENCY_CHART = Chart("latency_cdf.png",
                       "Cumulative distribution of task latency per task type")
 
 CHARTS = (BILL_CHART, SPEND_CHART, COST_CHART, MULTIPLIER_CHART, LATENCY_CHART,
-          QUEUE_CHART, GPU_LATENCY_CHART)
+          QUEUE_CHART, GPU_LATENCY_CHART, VENUE_CHART, REPLICAS_CHART)
 """Every chart a report may hold; a run gets those its data can fill."""
 
 
@@ -86,6 +94,10 @@ def write_charts(run: RunResult, summary: dict, directory: Path) -> list[Chart]:
         plots.append((QUEUE_CHART, plot_queue_and_utilisation))
     if gpu_latency_samples(run, summary):
         plots.append((GPU_LATENCY_CHART, plot_gpu_latency))
+    if replica_series(run):
+        plots.append((REPLICAS_CHART, plot_replicas))
+    if has_venues(summary):
+        plots.append((VENUE_CHART, plot_cumulative_cost))
     for chart, plot in plots:
         plot(run, summary, directory / chart.file_name)
         logger.debug("wrote %s", chart.file_name)
