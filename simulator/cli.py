@@ -121,33 +121,42 @@ def main(argv: list[str] | None = None) -> int:
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary['scenario']['name']}: "
                   f"{summary['billing_month']['label']}")
-    for heading in ("task type", "tasks", "done / failed / in flight",
-                    "LLM calls / task", "tokens / task", "multiplier",
-                    "cost / task", "monthly spend", "p50 / p95 latency (s)"):
-        if heading == "task type":
-            table.add_column(heading, overflow="fold", ratio=2)
-        else:
-            table.add_column(heading, justify="right", no_wrap=True)
-    for name, entry in summary["task_types"].items():
-        latency = entry["latency_s"]
-        table.add_row(
-            name, f"{entry['arrived']:,}",
-            f"{entry['completed']:,} / {entry['failed']:,} / {entry['in_flight']:,}",
-            _num(entry["llm_calls_per_task"], 1),
-            _num(entry["tokens_per_completed_task"], 0),
-            "-" if entry["compute_multiplier"] is None
-            else f"x{entry['compute_multiplier']:.1f}",
-            _usd(entry["cost_per_completed_task_usd"]),
-            _usd(entry["monthly_spend_usd"]),
-            f"{_pct(latency['p50'])} / {_pct(latency['p95'])}",
-        )
+    rows = [_summary_row(name, entry)
+            for name, entry in summary["task_types"].items()]
+    headings = ("task type", "tasks", "done / failed / in flight",
+                "LLM calls / task", "tokens / task", "multiplier", "cost / task",
+                "monthly spend", "p50 / p95 latency (s)")
+    for column, heading in enumerate(headings):
+        widest = max((len(row[column]) for row in rows), default=1)
+        if column == 0:
+            table.add_column(heading, overflow="fold", min_width=min(widest, 24))
+        else:  # numbers keep to one line; headings may wrap
+            table.add_column(heading, justify="right", min_width=widest)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
-    out.print("* too few samples for this percentile (see report.md)")
+    if any(row[-1].endswith("*") or "* /" in row[-1] for row in rows):
+        out.print("* too few samples for this percentile (see report.md)")
     bill = summary["monthly_bill"]
     out.print(f"monthly bill: {format_usd(_decimal(bill['total_usd']))} "
               f"({summary['billing_month']['label']})")
     for warning in summary["warnings"]:
         err.print(f"warning: {warning}", markup=False, highlight=False)
+
+
+def _summary_row(name: str, entry: dict) -> tuple[str, ...]:
+    latency = entry["latency_s"]
+    return (
+        name, f"{entry['arrived']:,}",
+        f"{entry['completed']:,} / {entry['failed']:,} / {entry['in_flight']:,}",
+        _num(entry["llm_calls_per_task"], 1),
+        _num(entry["tokens_per_completed_task"], 0),
+        "-" if entry["compute_multiplier"] is None
+        else f"x{entry['compute_multiplier']:.1f}",
+        _usd(entry["cost_per_completed_task_usd"]),
+        _usd(entry["monthly_spend_usd"]),
+        f"{_pct(latency['p50'])} / {_pct(latency['p95'])}",
+    )
 
 
 def _num(value: float | None, digits: int) -> str:

@@ -13,6 +13,8 @@ from matplotlib.ticker import FuncFormatter
 from simulator.records import RunResult
 from simulator.report.canvas import Chart, colour, new_figure, no_data, save_figure
 
+LOG_SPREAD = 20  # a log axis when the dearest venue costs 20x the cheapest
+
 VENUE_CHART = Chart("cumulative_cost_by_venue.png",
                     "Cumulative cost of owning the GPUs against each alternative, "
                     "month by month, with break-even points")
@@ -50,8 +52,13 @@ def plot_cumulative_cost(run: RunResult, summary: dict, path: Path) -> None:
             if point is not None:
                 axes.plot([point], [np.interp(point, months, cost)], "o",
                           color=colour(index))
+        finals = [own[-1]] + [e["cumulative_usd"][-1][2] for e in alternatives.values()]
+        if min(finals) > 0 and max(finals) > LOG_SPREAD * min(finals):
+            axes.set_yscale("log")
+            axes.set_xlim(left=0.5)
         axes.set_xlabel("months owned")
-        axes.set_ylabel("cumulative cost (USD)")
+        axes.set_ylabel("cumulative cost (USD)" + (", log scale" if axes.get_yscale()
+                                                   == "log" else ""))
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
         axes.legend(fontsize="small", frameon=False)
         axes.grid(alpha=0.3)
