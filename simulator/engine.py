@@ -34,6 +34,7 @@ from simulator.records import (
     CALL_FAIL_REASON,
     CALL_OK,
     CALL_OVER_TPM,
+    CALL_RATE_LIMITED,
     COMPLETED,
     FAIL_REASONS,
     FAILED,
@@ -171,16 +172,19 @@ class _Model:
         status = CALL_OK
         if tokens_in > backend.context_window_tokens:
             status = CALL_CONTEXT_OVERFLOW
-        elif backend.limits is not None:
+        elif backend.limits is not None and backend.retry is None:
             admitted_at = backend.limits.admit_at(requested_at, tokens_in + out)
             if admitted_at is None:
                 status = CALL_OVER_TPM
             elif admitted_at > requested_at:
                 yield env.timeout(admitted_at - requested_at)
+        elif backend.limits is not None:
+            status = yield from self.retry_until_admitted(backend, tokens_in + out)
+        retries = backend.last_retries if backend.retry is not None else 0
         if status != CALL_OK:
             self.record_call(task_id, type_index, action, backend_index, requested_at,
-                             requested_at, requested_at, tokens_in, cached, out,
-                             reasoning, status, escalated=escalated)
+                             env.now, env.now, tokens_in, cached, out,
+                             reasoning, status, escalated=escalated, retries=retries)
             return status
 
         write = 0
@@ -193,7 +197,8 @@ class _Model:
             yield env.timeout(ttft + out * backend.time_per_output_token_s())
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              started_at, started_at + ttft, tokens_in, cached, out,
-                             reasoning, CALL_OK, write=write, escalated=escalated)
+                             reasoning, CALL_OK, write=write, escalated=escalated,
+                             retries=retries)
         else:
             sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
             yield sequence.done
@@ -210,9 +215,25 @@ class _Model:
                                                        write, out)
         return None
 
+    def retry_until_admitted(self, backend, tokens: int):
+        """Send, and after each 429 back off and resend; the call's status."""
+        env = self.env
+        backend.last_retries = 0
+        while True:
+            admitted_at = backend.limits.peek(env.now, tokens)
+            if admitted_at == float("inf"):
+                return CALL_OVER_TPM
+            if admitted_at <= env.now:
+                backend.limits.admit_at(env.now, tokens)
+                return CALL_OK
+            if backend.last_retries == backend.retry.max_retries:
+                return CALL_RATE_LIMITED
+            yield env.timeout(backend.backoff_s(backend.last_retries))
+            backend.last_retries += 1
+
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
-                    status, replica=-1, write=0, escalated=0) -> None:
+                    status, replica=-1, write=0, escalated=0, retries=0) -> None:
         """Append one call to the call columns."""
         c = self.calls.columns
         c["task_id"].append(task_id)
@@ -232,6 +253,7 @@ class _Model:
         c["status"].append(status)
         c["replica"].append(replica)
         c["escalated"].append(escalated)
+        c["retries"].append(retries)
         if self.debug:
             logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
                          self.env.now, task_id, self.backends[backend_index].name,

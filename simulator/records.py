@@ -16,13 +16,16 @@ from simulator.scenario.schema import Scenario
 
 COMPLETED, FAILED, IN_FLIGHT = 0, 1, 2
 TASK_STATUSES = ("completed", "failed", "in_flight")
-CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM = 0, 1, 2
-CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min")
+CALL_OK, CALL_CONTEXT_OVERFLOW, CALL_OVER_TPM, CALL_RATE_LIMITED = 0, 1, 2, 3
+CALL_STATUSES = ("ok", "context_overflow", "over_tokens_per_min", "rate_limited")
 FAIL_REASONS = ("", "context_window", "over_tokens_per_min", "tool_failed",
-                "cap_llm_calls", "cap_tokens", "cap_usd", "plan_limit")
+                "cap_llm_calls", "cap_tokens", "cap_usd", "plan_limit",
+                "rate_limited")
 (NO_REASON, REASON_CONTEXT, REASON_TPM, REASON_TOOL, REASON_CAP_CALLS,
- REASON_CAP_TOKENS, REASON_CAP_USD, REASON_PLAN_LIMIT) = range(len(FAIL_REASONS))
-CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM}
+ REASON_CAP_TOKENS, REASON_CAP_USD, REASON_PLAN_LIMIT,
+ REASON_RATE_LIMITED) = range(len(FAIL_REASONS))
+CALL_FAIL_REASON = {CALL_CONTEXT_OVERFLOW: REASON_CONTEXT, CALL_OVER_TPM: REASON_TPM,
+                    CALL_RATE_LIMITED: REASON_RATE_LIMITED}
 @dataclass(frozen=True)
 class RunResult:
     """What one run produced: columnar records plus the names they index.
@@ -65,9 +68,9 @@ CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
                 "requested_at", "started_at", "first_token_at", "finished_at",
                 "tokens_in", "tokens_cached", "tokens_cache_write", "tokens_out",
                 "tokens_reasoning",
-                "status", "replica", "escalated")
+                "status", "replica", "escalated", "retries")
 CALL_DTYPES = {"task_type": "int16", "step_index": "int32", "kind": "int8",
-               "replica": "int32", "escalated": "int8",
+               "replica": "int32", "escalated": "int8", "retries": "int16",
                "backend": "int16", "status": "int8", "requested_at": "float64",
                "started_at": "float64", "first_token_at": "float64",
                "finished_at": "float64"}

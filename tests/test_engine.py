@@ -270,3 +270,28 @@ def test_rate_limited_calls_keep_request_order():
     started = dict(zip(run.calls["task_id"].tolist(),
                        run.calls["started_at"].tolist(), strict=True))
     assert sorted(started.values()) == [started[i] for i in sorted(started)]
+
+
+def test_rate_limited_calls_retry_with_backoff():
+    """429s back off 1, 2, 4, 8, 16, 32 s; the sixth retry fits the next minute."""
+    data = tiny()
+    data["backends"]["api"].update(
+        requests_per_min=1, on_rate_limit="retry",
+        retry={"max_retries": 6, "base_backoff_s": 1, "max_backoff_s": 60,
+               "jitter_frac": 0})
+    run = run_at(build(data), [0.0, 0.0])
+    assert run.calls["started_at"].tolist() == [0.0, 63.0]
+    assert run.calls["retries"].tolist() == [0, 6]
+
+
+def test_out_of_retries_fails_the_task():
+    """With five retries the call is still refused at 31 s and the task fails."""
+    data = tiny()
+    data["backends"]["api"].update(
+        requests_per_min=1, on_rate_limit="retry",
+        retry={"max_retries": 5, "base_backoff_s": 1, "jitter_frac": 0})
+    run = run_at(build(data), [0.0, 0.0])
+    assert run.calls["status"].tolist() == [0, 3]
+    assert run.tasks["finished_at"].tolist()[1] == 31.0
+    assert simulator.summarize(run)["tasks"]["failed_by_reason"] == {
+        "rate_limited": 1}

@@ -7,19 +7,22 @@ limits are fixed one-minute windows, and a call that does not fit the current
 window is admitted at the start of the first later window with room. Limited
 calls are admitted in request order: a small call never overtakes a large one
 waiting for room.
+With `on_rate_limit: retry` a call that does not fit is refused (429) and
+resent after an exponential back-off with jitter, up to a retry cap.
 Limitations: capacity is unlimited below the rate limits (no provider-side
-queueing); a rate-limited call waits instead of being answered 429 and
-retried; tokens count against the limit when the call is admitted.
+queueing); tokens count against the limit when the call is admitted.
 """
 
 from __future__ import annotations
 
 from simulator.rng import Streams
+from simulator.scenario.base import Uniform
 from simulator.scenario.schema import ApiBackend, Model
 from simulator.workload.sampling import make_sampler
 
 WINDOW_S = 60.0
 TTL_S = {"5m": 300.0, "1h": 3600.0}
+UNIT = Uniform(dist="uniform", low=0.0, high=1.0)
 
 
 class MinuteWindows:
@@ -121,6 +124,9 @@ class ApiServer:
         self.prompt_ttl = spec.prompt_cache_ttl
         self.prompt_caches: dict[int, PromptCache] | None = (
             {} if spec.prompt_cache_ttl is not None else None)
+        self.retry = spec.retry if spec.on_rate_limit == "retry" else None
+        self.last_retries = 0
+        self.jitter = make_sampler(UNIT, streams.generator(f"backends/{name}/retry"))
         self.limits: MinuteWindows | None = None
         if spec.requests_per_min is not None or spec.tokens_per_min is not None:
             self.limits = MinuteWindows(spec.requests_per_min, spec.tokens_per_min)
@@ -139,3 +145,9 @@ class ApiServer:
     def expected_service_s(self, tokens_out: int) -> float:
         """Mean time of a call with `tokens_out` output tokens, once admitted."""
         return self.mean_ttft_s + tokens_out * self.mean_tpot_s
+
+    def backoff_s(self, attempt: int) -> float:
+        """Back-off before retry `attempt` + 1: exponential, capped, jittered."""
+        retry = self.retry
+        ceiling = min(retry.max_backoff_s, retry.base_backoff_s * 2**attempt)
+        return ceiling * (1 - retry.jitter_frac * self.jitter())

@@ -297,6 +297,7 @@ class GpuServer:
         self.tokenizer_factor = model.tokenizer_factor
         self.limits = None
         self.prompt_caches = None
+        self.retry = None
         cap = spec.slot_cap(model.weights_gb, model.kv_bytes_per_token)
         performance = spec.performance
         if isinstance(performance, ServiceTimePerformance):

@@ -59,6 +59,19 @@ class Model(StrictModel):
     )
 
 
+class RetryPolicy(StrictModel):
+    """How a client retries a call the API refused (HTTP 429)."""
+
+    max_retries: Count = Field(6, ge=0, le=100, description="Retries, then fail.")
+    base_backoff_s: Real = Field(
+        1.0, gt=0, le=3600, description="Back-off before the first retry; s.")
+    max_backoff_s: Real = Field(
+        60.0, gt=0, le=86_400, description="Longest back-off; seconds.")
+    jitter_frac: Real = Field(
+        0.5, ge=0, le=1,
+        description="Share of each back-off drawn at random (0: none, 1: full).")
+
+
 class ApiBackend(StrictModel):
     """A model behind a pay-per-token API.
 
@@ -84,6 +97,12 @@ class ApiBackend(StrictModel):
                            "this lifetime); one within the lifetime reads what was "
                            "written and refreshes it. Omitted: cache_read_frac of "
                            "each task type decides reads, with no writes."))
+    on_rate_limit: Literal["wait", "retry"] = Field(
+        "wait", description=("wait: a limited call is admitted at the next window "
+                             "with room; retry: it is refused (429) and retried "
+                             "after back-off, failing the task when out of retries."))
+    retry: RetryPolicy = Field(default_factory=RetryPolicy,
+                               description="Back-off for on_rate_limit: retry.")
     requests_per_min: Count | None = Field(
         None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
     )
