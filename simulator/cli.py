@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -99,6 +100,24 @@ def validate(
     out.print(f"{scenario_file}: valid scenario {scenario.name!r} "
               f"({len(scenario.task_types)} task types, "
               f"{len(scenario.backends)} backends)")
+
+
+@app.command()
+@_bad_input_exits_2
+def prices(
+    catalogue: Annotated[Path, typer.Argument(
+        help="LiteLLM model_prices_and_context_window.json.")],
+    models: Annotated[list[str], typer.Argument(help="Model keys to import.")],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Date the prices were read, YYYY-MM-DD.")] = None,
+) -> None:
+    """Print scenario models and prices for entries of a LiteLLM catalogue."""
+    from simulator.scenario.litellm import import_models
+    from simulator.scenario.yamlio import dump_yaml
+
+    if as_of is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+        raise SimulatorError(f"--as-of: found {as_of!r}; write YYYY-MM-DD")
+    sys.stdout.write(dump_yaml(import_models(catalogue, models, as_of)))
 
 
 @app.command()
