@@ -127,7 +127,27 @@ def _task_section(summary: dict, drawn: set[str]) -> list[Block]:
                  f"monthly spends above plus this add up to the monthly bill.")
     blocks: list[Block] = [Heading(2, "Task types"), task_type_table(summary),
                            Paragraph(note)]
+    blocks += [Paragraph(text) for text in _routing_sentences(summary)]
     return blocks + _images(drawn, COST_CHART, MULTIPLIER_CHART)
+
+
+def _routing_sentences(summary: dict) -> list[str]:
+    """Where each task type's calls went, when more than one backend served it."""
+    found = []
+    for name, entry in summary["task_types"].items():
+        by_backend = entry.get("calls_by_backend") or {}
+        total = sum(by_backend.values())
+        escalations = entry.get("escalations_per_task") or 0
+        if len(by_backend) < 2 and not escalations:
+            continue
+        shares = ", ".join(f"{backend} {count / total:.1%} ({count:,})"
+                           for backend, count in by_backend.items())
+        text = f"{name} sent its {total:,} served calls to: {shares}."
+        if escalations:
+            text += (f" A cascade escalated {escalations:.2f} calls per task to the "
+                     "larger model (a failed check, billed twice).")
+        found.append(text)
+    return found
 
 
 def _bill_section(summary: dict, drawn: set[str]) -> list[Block]:
