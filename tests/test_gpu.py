@@ -108,3 +108,19 @@ def test_saturated_preset_matches_its_calibration(name):
     tokens_per_s = (4 * count // 5 - count // 5) * preset.calibration_tokens_out / (
         end - start)
     assert tokens_per_s == pytest.approx(preset.calibrated_tokens_per_s, rel=0.10)
+
+
+def test_decoding_late_in_a_long_run_finishes_on_time():
+    """At t = 1e6 s the work clock still finishes a call when it is due."""
+    import simpy
+
+    env = simpy.Environment(initial_time=1e6)
+    pool = GpuPool(env, replicas=1, max_concurrency=8, prefill_tokens_per_s=60_000,
+                   base_s=0.009, per_sequence_s=1.65e-5)
+    calls = []
+    for gap in (0.0, 0.37, 1.1):
+        env.run(until=env.now + gap)
+        calls.append(pool.request(300, 299))
+    env.run(until=env.now + 100)
+    assert all(call.done.triggered for call in calls)
+    assert all(call.finished_at - call.first_token_at < 3.5 for call in calls)

@@ -39,7 +39,7 @@ from simulator.rng import Streams
 from simulator.scenario.gpu import PresetPerformance, ServiceTimePerformance
 from simulator.workload.sampling import make_sampler
 
-EPSILON_TOKENS = 1e-9
+EPSILON_TOKENS = 1e-6  # a millionth of a token: rounding, not work left
 EWMA_WEIGHT = 0.05  # weight of the newest call in the moving average of service
 PRIOR_TOKENS_IN, PRIOR_TOKENS_OUT = 1000, 300  # assumed call before any finishes
 
@@ -155,17 +155,23 @@ class Replica:
         if not self.decoding or self.prefilling is not None:
             return
         delay = max(self.decoding[0][0] - self.work, 0.0) / self._rate()
+        if self.env.now + delay == self.env.now:  # below the clock's resolution
+            delay = 0.0
         version = self.version
         self.env.timeout(delay).callbacks.append(
-            lambda _event: self._complete(version))
+            lambda _event: self._complete(version, delay == 0.0))
 
-    def _complete(self, version: int) -> None:
+    def _complete(self, version: int, due: bool = False) -> None:
         if version != self.version:
             return
         self._advance()
+        if due:  # the next finish is due now, whatever rounding left over
+            self.work = max(self.work, self.decoding[0][0])
         while self.decoding and self.decoding[0][0] <= self.work + EPSILON_TOKENS:
             _, _, sequence = heapq.heappop(self.decoding)
             self._finish(sequence)
+        if not self.decoding:
+            self.work = 0.0  # restart the clock so it never loses precision
         if self.prefilling is None:
             self._schedule_completion()
 
