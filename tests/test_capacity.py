@@ -57,8 +57,12 @@ def test_on_prem_power_by_site_country():
     data["backends"]["gpu"]["performance"]["service_time_s"] = 10_000
     run = run_at(build(data), [0.0])
     assert run.gpu_usage["gpu"]["busy_s"] == 3600.0
-    lines = {line.item: line for line in monthly_bill(run).lines}
-    assert lines["power"].amount_usd.quantize(Decimal("0.01")) == Decimal("294.34")
+    bill = monthly_bill(run)
+    lines = {line.item: line for line in bill.lines}
+    shown = dict(zip([line.item for line in bill.lines], bill.shown_amounts_usd(),
+                     strict=True))
+    assert lines["power"].amount_usd == Decimal("294.336")
+    assert shown["power"] == Decimal("294.34")
     assert lines["power"].unit == "kWh" and lines["staff"].amount_usd == 0
     assert lines["capex amortisation"].amount_usd == Decimal(8 * 31268) / 60
 

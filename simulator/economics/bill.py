@@ -1,9 +1,9 @@
 """Bills: USD line items per backend, model and token class, and per tool.
 
 Line amounts are exact (Decimal, from integer pico-dollar sums). A bill is
-shown in cents: each line is rounded by the largest-remainder rule, so the
-shown lines always add up to the shown total, which is the exact total
-rounded to the cent. The monthly bill scales the simulated window by expected
+shown in cents as an invoice is: each line rounded half up, and the shown
+total the sum of the shown lines (it may differ from the exact total by up to
+half a cent a line; the exact total is kept beside it). The monthly bill scales the simulated window by expected
 task volume: the tasks an average (or named calendar) month expects, divided
 by the tasks the simulated window expected, so a window that covers a busy
 weekday is not mistaken for an average day.
@@ -14,7 +14,7 @@ the month's; fixed and capacity costs do not exist yet (API backends only).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -62,13 +62,13 @@ class Bill:
         return sum((line.amount_usd for line in self.lines), Decimal(0))
 
     def shown_total_usd(self) -> Decimal:
-        """The exact total rounded half up to the cent."""
-        return self.total_usd.quantize(CENT, rounding=ROUND_HALF_UP)
+        """The sum of the shown lines, as an invoice adds them up."""
+        return sum(self.shown_amounts_usd(), Decimal(0))
 
     def shown_amounts_usd(self) -> list[Decimal]:
-        """Each line in cents, adding up exactly to shown_total_usd()."""
-        return allocate_cents([line.amount_usd for line in self.lines],
-                              self.shown_total_usd())
+        """Each line rounded half up to the cent."""
+        return [line.amount_usd.quantize(CENT, rounding=ROUND_HALF_UP)
+                for line in self.lines]
 
     def scaled(self, factor: Decimal, period: str) -> Bill:
         """The usage lines times `factor`, for another period, to the nano-dollar."""
@@ -79,19 +79,23 @@ class Bill:
 
 
 def allocate_cents(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
-    """Round amounts to cents so they sum to `total` (largest remainder)."""
-    floors = [a.quantize(CENT, rounding=ROUND_FLOOR) for a in amounts]
-    left = int((total - sum(floors, Decimal(0))) / CENT)
-    by_remainder = sorted(range(len(amounts)),
-                          key=lambda i: (amounts[i] - floors[i], -i), reverse=True)
-    if not amounts:
-        return floors
-    step = CENT if left >= 0 else -CENT
-    order = by_remainder if left >= 0 else by_remainder[::-1]
+    """Round amounts to cents so they sum to `total`.
+
+    Each amount is rounded half up; if the rounded amounts miss the total, the
+    cents that differ go to the amounts whose rounding moved them furthest the
+    other way, so as few lines as possible differ from their own rounding.
+    """
+    shown = [a.quantize(CENT, rounding=ROUND_HALF_UP) for a in amounts]
+    left = int((total - sum(shown, Decimal(0))) / CENT)
+    if not amounts or left == 0:
+        return shown
+    step = CENT if left > 0 else -CENT
+    order = sorted(range(len(amounts)), key=lambda i: (
+        (amounts[i] - shown[i]) * (1 if left > 0 else -1), -i), reverse=True)
     rounds, extra = divmod(abs(left), len(order))
     for position, index in enumerate(order):
-        floors[index] += step * (rounds + (1 if position < extra else 0))
-    return floors
+        shown[index] += step * (rounds + (1 if position < extra else 0))
+    return shown
 
 
 def run_bill(run: RunResult) -> Bill:

@@ -160,8 +160,8 @@ def _bill_section(summary: dict, drawn: set[str]) -> list[Block]:
                   f"window by expected task volume (factor "
                   f"{month['month_factor']:,.6g}). Token prices are USD per 1M "
                   f"tokens; tool prices are USD per call.{_capacity_note(summary)} "
-                  f"Amounts are rounded to the cent so that they add up to the "
-                  f"total."),
+                  f"Each amount is rounded half up to the cent and the total is "
+                  f"their sum, as on an invoice."),
         bill_table(monthly),
     ]
     blocks += _images(drawn, BILL_CHART, SPEND_CHART)
@@ -193,9 +193,8 @@ def _calls_section(summary: dict) -> list[Block]:
     """LLM call counts, rate limiting, time to first token and call latency."""
     calls = summary["calls"]
     method = summary["scenario"]["percentile_method"]
-    # the summary counts every call that started after it was requested
-    gpu = bool(summary["gpu_backends"])
-    why = "for a rate limit or a free GPU slot" if gpu else "for a rate limit"
+    # rate limits only: GPU queue waits are in the GPU backends section
+    why = "for a rate limit"
     text = (f"{_count(calls['count'], 'LLM call')} recorded, {calls['ok']:,} "
             f"served. {calls['context_overflows']:,} did not fit the context window "
             f"and {calls['over_tokens_per_min']:,} exceeded a tokens-per-minute "
@@ -204,7 +203,7 @@ def _calls_section(summary: dict) -> list[Block]:
             f"(TTFT) and call latency count from the request, waits included; "
             f"percentile method: {method}.")
     return [Heading(2, "LLM calls"), Paragraph(text), call_latency_table(calls),
-            backend_calls_table(calls, waited="waited" if gpu else "rate-limited")]
+            backend_calls_table(calls, waited="rate-limited")]
 
 
 def _gpu_section(summary: dict, drawn: set[str]) -> list[Block]:

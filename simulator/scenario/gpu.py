@@ -87,8 +87,9 @@ class OnPremCosts(StrictModel):
         None, ge=0, le=10, description="Electricity price; USD per kWh.")
     site_country: str | None = Field(
         None, description="Country code looked up in electricity_usd_per_kwh.")
-    electricity_usd_per_kwh: dict[str, Money] = Field(
-        default_factory=dict, description="Electricity price by country code.")
+    electricity_usd_per_kwh: dict[str, Annotated[Money, Field(ge=0, le=10)]] = Field(
+        default_factory=dict,
+        description="Electricity price by country code; USD per kWh, [0, 10].")
     support_frac_per_year: Real = Field(
         0.15, ge=0, le=1, description="Support per year as a share of capex.")
     staff_fte: Real = Field(0.5, ge=0, le=1000, description="Staff; full-time people.")
@@ -99,6 +100,10 @@ class OnPremCosts(StrictModel):
 
     @model_validator(mode="after")
     def _one_price(self) -> OnPremCosts:
+        if (self.busy_w_per_gpu is not None and self.idle_w_per_gpu is not None
+                and self.idle_w_per_gpu > self.busy_w_per_gpu):
+            raise ValueError(f"idle_w_per_gpu ({self.idle_w_per_gpu:g}) must be <= "
+                             f"busy_w_per_gpu ({self.busy_w_per_gpu:g})")
         if self.site_country is not None:
             if self.site_country not in self.electricity_usd_per_kwh:
                 known = ", ".join(self.electricity_usd_per_kwh) or "none given"
@@ -130,6 +135,19 @@ class _GpuDeployment(StrictModel):
         4096, ge=1, le=10_000_000,
         description="KV-cache tokens assumed per sequence when deriving the cap.")
     performance: Performance = Field(description="How fast a replica serves.")
+
+    @model_validator(mode="after")
+    def _preset_hardware(self) -> _GpuDeployment:
+        if isinstance(self.performance, PresetPerformance):
+            preset = PRESETS[self.performance.name]
+            if (self.gpu, self.gpus_per_replica) != (preset.gpu,
+                                                     preset.gpus_per_replica):
+                raise ValueError(
+                    f"performance.name: preset {preset.name} was measured on "
+                    f"{preset.gpus_per_replica} x {preset.gpu}; found "
+                    f"{self.gpus_per_replica} x {self.gpu} (use batched "
+                    "parameters for other hardware)")
+        return self
 
     def slot_cap(self, weights_gb: float | None, kv_bytes_per_token: float | None
                  ) -> int | None:

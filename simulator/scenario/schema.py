@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from simulator.catalogue import GPU_TYPES
 from simulator.scenario.base import MAX_VALUE, Count, Dist, Money, Real, StrictModel
 from simulator.scenario.gpu import CloudGpuBackend, OnPremBackend
 from simulator.scenario.prices import TokenPrices
@@ -219,8 +220,10 @@ class TraceArrivals(StrictModel):
     columns: dict[Literal["arrived_at", "tokens_in", "tokens_out"], str] | None = (
         Field(None, description="Column (or key) names; required for csv / jsonl."))
     time_unit_s: Real | None = Field(
-        None, gt=0, description="Seconds per unit of a numeric time column.")
-    speedup: Real = Field(1.0, gt=0, le=1e6, description="Replay k times faster.")
+        None, ge=1e-9, le=1e9,
+        description="Seconds per unit of a numeric time column; [1e-9, 1e9].")
+    speedup: Real = Field(1.0, ge=1e-6, le=1e6,
+                          description="Replay k times faster; [1e-6, 1e6].")
     rate_multiplier: Real = Field(
         1.0, gt=0, le=100, description="Load multiplier: thin (< 1) or copy (> 1).")
     skip_bad_rows: bool = Field(
@@ -322,6 +325,13 @@ class Scenario(StrictModel):
         return value
 
     @model_validator(mode="after")
+    def _trace_choice(self) -> Scenario:
+        arrivals = self.arrivals
+        if arrivals.kind == "trace" and arrivals.each_task_type and arrivals.task_type:
+            raise ValueError("arrivals: give task_type or each_task_type, not both")
+        return self
+
+    @model_validator(mode="after")
     def _gpu_caps(self) -> Scenario:
         if self.warmup_s >= self.horizon_s:
             raise ValueError(f"warmup_s: found {self.warmup_s:g}; must be less than "
@@ -330,6 +340,11 @@ class Scenario(StrictModel):
             model = self.models.get(backend.model)
             if isinstance(backend, ApiBackend) or model is None:
                 continue
+            memory_gb = GPU_TYPES[backend.gpu].memory_gb * backend.gpus_per_replica
+            if model.weights_gb is not None and model.weights_gb > memory_gb:
+                raise ValueError(
+                    f"models.{backend.model}.weights_gb: found {model.weights_gb:g}; "
+                    f"backends.{name} has {memory_gb:g} GB per replica")
             cap = backend.slot_cap(model.weights_gb, model.kv_bytes_per_token)
             if cap is None:
                 raise ValueError(

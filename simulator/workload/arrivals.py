@@ -107,11 +107,8 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
 def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
     """The trace's requests before the horizon, scaled as the scenario asks."""
     spec = scenario.arrivals
-    if spec.path.startswith("excerpt:"):
-        path = excerpt_path(spec.path.removeprefix("excerpt:"))
-    else:
-        path = Path(spec.base_dir or ".") / spec.path
     try:
+        path = trace_path(spec)
         trace = read_trace(path, spec.format, columns=spec.columns,
                            time_unit_s=spec.time_unit_s,
                            skip_bad_rows=spec.skip_bad_rows, max_rows=spec.max_rows)
@@ -140,6 +137,13 @@ def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
                 trace.source, trace.num_rows, trace.num_skipped, len(arrived_at))
     return Arrivals(arrived_at, task_type.astype(np.int16), float(len(arrived_at)),
                     tokens_in, tokens_out)
+
+
+def trace_path(spec: object) -> Path:
+    """The file a trace-replay arrivals block names."""
+    if spec.path.startswith("excerpt:"):
+        return excerpt_path(spec.path.removeprefix("excerpt:"))
+    return Path(spec.base_dir or ".") / spec.path
 
 
 def _normalised(profile: list[float] | None, size: int) -> np.ndarray:
