@@ -97,6 +97,10 @@ def validate(
 ) -> None:
     """Check a scenario and report every problem at once."""
     scenario = load_scenario(scenario_file, overrides or [])
+    if scenario.arrivals.kind == "trace":
+        from simulator.workload.arrivals import check_trace
+
+        out.print(check_trace(scenario))
     out.print(f"{scenario_file}: valid scenario {scenario.name!r} "
               f"({len(scenario.task_types)} task types, "
               f"{len(scenario.backends)} backends)")

@@ -417,6 +417,7 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         gpu_usage=model.gpu_usage(),
         samples=monitor.arrays(),
         wall_s=wall_s,
+        trace=arrivals.trace,
     )
     logger.info("end tasks=%d calls=%d simulated=%.0fs wall=%.2fs",
                 len(result.tasks["task_id"]), len(result.calls["task_id"]),

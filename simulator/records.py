@@ -50,6 +50,7 @@ class RunResult:
     gpu_usage: dict[str, dict[str, float]]
     samples: dict[str, np.ndarray]
     wall_s: float
+    trace: dict | None = None
 
 
 class Records:

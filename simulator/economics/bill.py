@@ -1,14 +1,15 @@
-"""Bills: USD line items per backend, model and token class, and per tool.
+"""Bills: USD line items per backend, model and token class, per tool, per GPU.
 
 Line amounts are exact (Decimal, from integer pico-dollar sums). A bill is
 shown in cents as an invoice is: each line rounded half up, and the shown
 total the sum of the shown lines (it may differ from the exact total by up to
-half a cent a line; the exact total is kept beside it). The monthly bill scales the simulated window by expected
-task volume: the tasks an average (or named calendar) month expects, divided
-by the tasks the simulated window expected, so a window that covers a busy
-weekday is not mistaken for an average day.
+half a cent a line; the exact total is kept beside it). The monthly bill
+scales usage (tokens, tool calls) by expected task volume: the tasks the
+billing month expects over the tasks the measured window expected, so a
+window that covers a busy weekday is not mistaken for an average day. GPU
+capacity is billed for the month itself.
 Limitations: the projection assumes the window's mix of tasks and outcomes is
-the month's; fixed and capacity costs do not exist yet (API backends only).
+the month's.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from simulator.records import (
 
 SCHEMA_VERSION = 1
 IN_FLIGHT_WARNING_FRAC = 0.05
+TRACE_END_FRAC = 0.8  # warn when the trace ends before 80% of the horizon
 
 
 def summarize(run: RunResult, version: str) -> dict:
@@ -79,6 +80,7 @@ def summarize(run: RunResult, version: str) -> dict:
         "gpu_backends": _gpu_backends(run, month_bill),
         "monthly_idle_capacity_usd": idle[0],
         "venues": venues(run, factor),
+        "trace": full.trace,
         "littles_law": _little(full),
     }
     summary["warnings"] = _warnings(summary)
@@ -360,6 +362,15 @@ def _warnings(summary: dict) -> list[str]:
             found.append(f"tool {name} is overloaded: offered load "
                          f"{tool['offered_load_frac']:.2f} of its slots; its queue "
                          "grows without bound and no mean wait is given")
+    trace = summary.get("trace")
+    horizon = summary["scenario"]["horizon_s"]
+    if trace and trace["last_request_at"] < TRACE_END_FRAC * horizon:
+        found.append(f"the trace's last request arrives at "
+                     f"{trace['last_request_at']:,.0f} s but the horizon runs to "
+                     f"{horizon:,.0f} s; the idle rest dilutes every rate and the "
+                     "monthly projection (by time): set horizon_s near the trace's end")
+    if trace and trace["skipped_rows"]:
+        found.append(f"{trace['skipped_rows']:,} malformed trace rows were skipped")
     tasks = summary["tasks"]
     if not tasks["arrived"]:
         found.append("no task arrived in the measured window, so every task "

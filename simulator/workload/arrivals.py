@@ -41,6 +41,8 @@ class Arrivals:
     tokens_in: np.ndarray | None = None
     tokens_out: np.ndarray | None = None
     """Trace replay only: each request's input and output tokens."""
+    trace: dict | None = None
+    """Trace replay only: source, rows read and skipped, requests, span."""
 
     def __len__(self) -> int:
         return len(self.arrived_at)
@@ -135,8 +137,27 @@ def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
             len(shares), size=len(arrived_at), p=shares / shares.sum())
     logger.info("trace %s: %d rows, %d skipped, %d requests before the horizon",
                 trace.source, trace.num_rows, trace.num_skipped, len(arrived_at))
+    info = {"source": str(spec.path), "rows": trace.num_rows,
+            "skipped_rows": trace.num_skipped, "requests": int(keep.sum()),
+            "last_request_at": float(trace.arrived_at[keep][-1]) if keep.any() else 0.0,
+            "speedup": spec.speedup, "rate_multiplier": spec.rate_multiplier}
     return Arrivals(arrived_at, task_type.astype(np.int16), float(len(arrived_at)),
-                    tokens_in, tokens_out)
+                    tokens_in, tokens_out, info)
+
+
+def check_trace(scenario: Scenario) -> str:
+    """Read a scenario's trace to check it; a line describing what it holds."""
+    spec = scenario.arrivals
+    try:
+        path = trace_path(spec)
+        trace = read_trace(path, spec.format, columns=spec.columns,
+                           time_unit_s=spec.time_unit_s,
+                           skip_bad_rows=spec.skip_bad_rows, max_rows=spec.max_rows)
+    except ValueError as exc:
+        raise ScenarioError(f"arrivals.path: {exc}") from None
+    span = float(trace.arrived_at[-1]) if len(trace) else 0.0
+    return (f"trace {path}: {len(trace):,} requests over {span:,.0f} s "
+            f"({trace.num_skipped:,} malformed rows skipped)")
 
 
 def trace_path(spec: object) -> Path:
