@@ -113,3 +113,20 @@ def test_cli_trace_option(tmp_path, capsys):
     assert main(["run", str(ROOT / "scenarios" / "chat-vs-agents.yaml"),
                  "--trace", str(trace), "--out", str(tmp_path / "x")]) == 2
     assert "does not replay a trace" in capsys.readouterr().err
+
+
+def test_task_costs_after_warm_up_add_up_to_the_window_bill():
+    """tasks.csv marks warm-up tasks and leaves them off; the rest sum to the bill."""
+    from simulator.report.records import tasks_columns
+
+    data = _gpu_data("cloud_gpu", cloud={"usd_per_gpu_hour": 2.5})
+    data["warmup_s"] = 600
+    data["tools"] = {"paid": {"latency_s": 1, "usd_per_call": 0.01}}
+    data["task_types"]["chat"]["workflow"].append({"kind": "retrieve",
+                                                   "tool": "paid"})
+    run = run_at(build(data), [float(t) for t in range(0, 3000, 9)])
+    columns = tasks_columns(run)
+    costs = [Decimal(cell) for cell in columns["cost_usd"] if cell]
+    assert columns["measured"].count("false") == len(range(0, 600, 9))
+    window = run_bill(simulator.metrics.window_view(run)).total_usd
+    assert abs(sum(costs) - window) < Decimal("1e-9")

@@ -20,6 +20,7 @@ import numpy as np
 
 from simulator.economics.bill import task_costs_pusd
 from simulator.economics.pricing import PICO_PER_USD, backend_rates, call_costs_pusd
+from simulator.metrics import window_view
 from simulator.records import CALL_STATUSES, FAIL_REASONS, TASK_STATUSES, RunResult
 from simulator.scenario.workflow import STEP_KINDS
 
@@ -66,7 +67,14 @@ def tasks_columns(run: RunResult) -> dict[str, list]:
     columns = _named_columns(tasks, names)
 
     columns["latency_s"] = _times(tasks["finished_at"] - tasks["arrived_at"])
-    columns["cost_usd"] = usd_cells(task_costs_pusd(run))
+    measured = tasks["arrived_at"] >= run.scenario.warmup_s
+    columns["measured"] = np.where(measured, "true", "false").tolist()
+    cells = [""] * len(measured)  # warm-up tasks are on no bill
+    window_cells = usd_cells(task_costs_pusd(window_view(run)))
+    for row, cell in zip(np.flatnonzero(measured).tolist(), window_cells,
+                         strict=True):
+        cells[row] = cell
+    columns["cost_usd"] = cells
     return columns
 
 
@@ -81,11 +89,11 @@ def tool_calls_columns(run: RunResult) -> dict[str, list]:
 
 def usd_cells(pusd: np.ndarray) -> list[str]:
     """Pico-USD integers as exact USD strings with 12 decimals."""
-    values = np.asarray(pusd, dtype=np.int64)
-    whole, fraction = np.divmod(np.abs(values), PICO_PER_USD)
-    signs = np.where(values < 0, "-", "")
-    return [f"{sign}{w}.{f:012d}" for sign, w, f
-            in zip(signs.tolist(), whole.tolist(), fraction.tolist(), strict=True)]
+    cells = []
+    for value in np.asarray(pusd).tolist():  # Python ints: exact at any size
+        whole, fraction = divmod(abs(int(value)), PICO_PER_USD)
+        cells.append(f"{'-' if value < 0 else ''}{whole}.{fraction:012d}")
+    return cells
 
 
 def _named_columns(records: dict[str, np.ndarray],
