@@ -26,6 +26,7 @@ def bare_simpy_s(num_timeouts: int) -> float:
     env = simpy.Environment()
 
     def loop(count: int):
+        """The bare process: one timeout after another."""
         for _ in range(count):
             yield env.timeout(1.0)
 

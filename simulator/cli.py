@@ -36,6 +36,7 @@ def _bad_input_exits_2(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: object, **kwargs: object) -> object:
+        """The command, with bad input turned into exit code 2."""
         try:
             return command(*args, **kwargs)
         except SimulatorError as exc:

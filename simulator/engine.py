@@ -26,7 +26,7 @@ import simpy
 
 from simulator.backends.api import ApiServer
 from simulator.backends.gpu import GpuServer
-from simulator.backends.monitor import Monitor
+from simulator.backends.monitor import Monitor, PoolUsage, pool_gauges
 from simulator.records import (
     CALL_COLUMNS,
     CALL_CONTEXT_OVERFLOW,
@@ -88,7 +88,6 @@ class _Model:
         self.tool_demand_s = [0.0] * len(self.tool_slots)
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
-        self.usage_at_warmup: dict[str, tuple[float, float]] = {}
         self.routers = build_routers(scenario, self.backends, call_cost)
         self.caching_backends = [b for b in self.backends
                                  if getattr(b, "prompt_caches", None) is not None]
@@ -295,49 +294,6 @@ class _Model:
             logger.debug("t=%.3fs task=%d %s %s", self.env.now, task_id,
                          TASK_STATUSES[status], FAIL_REASONS[reason])
 
-    def gauges(self) -> dict[str, Callable[[], float]]:
-        """What the monitor samples: waiting calls and busy slots per pool."""
-        found: dict[str, Callable[[], float]] = {}
-        for backend in self.backends:
-            if backend.pool is not None:
-                pool = backend.pool
-                found[f"backend:{backend.name}:waiting"] = lambda p=pool: len(p.waiting)
-                found[f"backend:{backend.name}:busy_slots"] = (
-                    lambda p=pool: sum(r.active for r in p.replicas))
-                if pool.autoscaler is not None:
-                    found[f"backend:{backend.name}:replicas"] = pool.autoscaler.live
-        for name, slots in zip(self.scenario.tools, self.tool_slots, strict=True):
-            if slots is not None:
-                found[f"tool:{name}:waiting"] = lambda s=slots: len(s.queue)
-                found[f"tool:{name}:busy_slots"] = lambda s=slots: s.count
-        return found
-
-    def start_window(self, _event: simpy.Event) -> None:
-        """At the end of the warm-up: note each GPU pool's usage so far."""
-        self.usage_at_warmup = {b.name: b.pool.usage() for b in self.backends
-                                if b.pool is not None}
-
-    def gpu_usage(self) -> dict[str, dict[str, float]]:
-        """Slot-seconds and busy replica-seconds of each GPU pool, after warm-up."""
-        found = {}
-        for backend in self.backends:
-            if backend.pool is None:
-                continue
-            pool = backend.pool
-            slot_s, busy_s, live_s = pool.usage()
-            before = self.usage_at_warmup.get(backend.name, (0.0, 0.0, 0.0))
-            replicas = self.scenario.backends[backend.name].replicas
-            found[backend.name] = {
-                "slot_s": slot_s - before[0], "busy_s": busy_s - before[1],
-                "live_s": live_s - before[2], "replicas": replicas,
-                "slots": pool.max_concurrency * replicas,
-                "slots_per_replica": pool.max_concurrency,
-                "lifetimes": (None if pool.autoscaler is None else
-                              [[start, self.env.now if stop != stop else stop]
-                               for start, stop in pool.autoscaler.lifetimes.values()]),
-            }
-        return found
-
     def task_arrays(self) -> dict[str, np.ndarray]:
         """Columns of every task that arrived before the horizon."""
         count = self.started
@@ -387,8 +343,9 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     if arrivals is None:
         arrivals = draw_arrivals(scenario, streams)
     model.start_tasks(arrivals, build_planners(scenario, streams))
-    monitor = Monitor(model.env, model.gauges(), scenario.horizon_s)
-    model.env.timeout(scenario.warmup_s).callbacks.append(model.start_window)
+    monitor = Monitor(model.env, pool_gauges(model.backends, scenario.tools,
+                                             model.tool_slots), scenario.horizon_s)
+    usage = PoolUsage(model.env, model.backends, scenario)
     logger.info("start scenario=%s seed=%d horizon=%.0fs tasks=%d", scenario.name,
                 scenario.seed, scenario.horizon_s, len(arrivals))
 
@@ -414,7 +371,7 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         tool_demand_s=model.tool_demand_s,
         backend_requests=model.backend_requests,
         backend_tokens=model.backend_tokens,
-        gpu_usage=model.gpu_usage(),
+        gpu_usage=usage.in_window(),
         samples=monitor.arrays(),
         wall_s=wall_s,
         trace=arrivals.trace,

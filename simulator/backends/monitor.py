@@ -43,3 +43,60 @@ class Monitor:
         """The samples as float arrays, time first."""
         return {name: np.asarray(values, dtype=float)
                 for name, values in self.columns.items()}
+
+
+def pool_gauges(backends: list, tools: dict, tool_slots: list
+                ) -> dict[str, Callable[[], float]]:
+    """What the monitor samples: waiting calls and busy slots per pool, and the
+    live replicas of autoscaled pools."""
+    found: dict[str, Callable[[], float]] = {}
+    for backend in backends:
+        if backend.pool is not None:
+            pool = backend.pool
+            found[f"backend:{backend.name}:waiting"] = lambda p=pool: len(p.waiting)
+            found[f"backend:{backend.name}:busy_slots"] = (
+                lambda p=pool: sum(r.active for r in p.replicas))
+            if pool.autoscaler is not None:
+                found[f"backend:{backend.name}:replicas"] = pool.autoscaler.live
+    for name, slots in zip(tools, tool_slots, strict=True):
+        if slots is not None:
+            found[f"tool:{name}:waiting"] = lambda s=slots: len(s.queue)
+            found[f"tool:{name}:busy_slots"] = lambda s=slots: s.count
+    return found
+
+
+class PoolUsage:
+    """Each GPU pool's usage in the measured window (after the warm-up)."""
+
+    def __init__(self, env: simpy.Environment, backends: list, scenario: object):
+        self.env = env
+        self.pools = [(b.name, b.pool) for b in backends if b.pool is not None]
+        self.replicas = {name: scenario.backends[name].replicas
+                         for name, _ in self.pools}
+        self.at_warmup: dict[str, tuple[float, float, float]] = {}
+        env.timeout(scenario.warmup_s).callbacks.append(self._start_window)
+
+    def _start_window(self, _event: simpy.Event) -> None:
+        self.at_warmup = {name: pool.usage() for name, pool in self.pools}
+
+    def in_window(self) -> dict[str, dict]:
+        """Slot-, busy- and serving replica-seconds per pool, and lifetimes."""
+        found = {}
+        for name, pool in self.pools:
+            slot_s, busy_s, live_s = pool.usage()
+            before = self.at_warmup.get(name, (0.0, 0.0, 0.0))
+            replicas = self.replicas[name]
+            found[name] = {
+                "slot_s": slot_s - before[0], "busy_s": busy_s - before[1],
+                "live_s": live_s - before[2], "replicas": replicas,
+                "slots": pool.max_concurrency * replicas,
+                "slots_per_replica": pool.max_concurrency,
+                "lifetimes": self._lifetimes(pool),
+            }
+        return found
+
+    def _lifetimes(self, pool: object) -> list[list[float]] | None:
+        if pool.autoscaler is None:
+            return None
+        return [[start, self.env.now if stop != stop else stop]
+                for start, stop in pool.autoscaler.lifetimes.values()]

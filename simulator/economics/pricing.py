@@ -37,6 +37,7 @@ def make_call_cost(scenario: Scenario):
     rates = backend_rates(scenario)
 
     def cost(backend: int, tokens_in: int, read: int, write: int, out: int) -> int:
+        """Pico-USD of one call on `backend`."""
         api = rates[backend]
         return 0 if api is None else api.call_pusd(tokens_in, read, write, out)
 

@@ -27,6 +27,7 @@ from simulator.economics.bill import (
 )
 from simulator.economics.pricing import PICO_PER_USD
 from simulator.economics.venues import venues
+from simulator.economics.cautions import warnings_for
 from simulator.metrics import percentiles, time_average_in_system, window_view
 from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
@@ -39,8 +40,6 @@ from simulator.records import (
 )
 
 SCHEMA_VERSION = 1
-IN_FLIGHT_WARNING_FRAC = 0.05
-TRACE_END_FRAC = 0.8  # warn when the trace ends before 80% of the horizon
 
 
 def summarize(run: RunResult, version: str) -> dict:
@@ -83,7 +82,7 @@ def summarize(run: RunResult, version: str) -> dict:
         "trace": full.trace,
         "littles_law": _little(full),
     }
-    summary["warnings"] = _warnings(summary)
+    summary["warnings"] = warnings_for(summary)
     return summary
 
 
@@ -342,51 +341,6 @@ def _little(run: RunResult) -> dict:
             "mean_in_system": round(in_system, 9),
             "arrival_rate_times_mean_time": round(rate * float(np.mean(stay)), 9)
             if len(stay) else 0.0}
-
-
-def _warnings(summary: dict) -> list[str]:
-    """Plain-language cautions about the figures of a run."""
-    found = []
-    for name, backend in summary["calls"]["backends"].items():
-        if backend["unstable"]:
-            found.append(f"backend {name} is overloaded: its rate limits admit less "
-                         "than the traffic asks for, so waits grow without bound "
-                         "and its latency figures depend on the horizon")
-    for name, gpu in summary["gpu_backends"].items():
-        if gpu.get("queue_growing"):
-            found.append(f"GPU backend {name} looks overloaded: its queue kept "
-                         "growing to the horizon, so waits depend on the horizon; "
-                         "add replicas or lower the load")
-    for name, tool in summary["tools"].items():
-        if tool["unstable"]:
-            found.append(f"tool {name} is overloaded: offered load "
-                         f"{tool['offered_load_frac']:.2f} of its slots; its queue "
-                         "grows without bound and no mean wait is given")
-    trace = summary.get("trace")
-    horizon = summary["scenario"]["horizon_s"]
-    if trace and trace["last_request_at"] < TRACE_END_FRAC * horizon:
-        found.append(f"the trace's last request arrives at "
-                     f"{trace['last_request_at']:,.0f} s but the horizon runs to "
-                     f"{horizon:,.0f} s; the idle rest dilutes every rate and the "
-                     "monthly projection (by time): set horizon_s near the trace's end")
-    if trace and trace["skipped_rows"]:
-        found.append(f"{trace['skipped_rows']:,} malformed trace rows were skipped")
-    tasks = summary["tasks"]
-    if not tasks["arrived"]:
-        found.append("no task arrived in the measured window, so every task "
-                     "figure is empty; lengthen horizon_s, shorten warmup_s or "
-                     "raise the arrival rate")
-    if tasks["arrived"] and tasks["in_flight"] > IN_FLIGHT_WARNING_FRAC * tasks[
-            "arrived"]:
-        found.append(f"{tasks['in_flight']:,} of {tasks['arrived']:,} tasks were "
-                     "still in flight at the horizon: latency percentiles cover "
-                     "completed tasks only and understate the tail; run longer")
-    for name, entry in summary["task_types"].items():
-        p95 = entry["latency_s"]["p95"]
-        if entry["arrived"] and p95["too_few_samples"]:
-            found.append(f"task type {name}: {p95['num_samples']} completed tasks "
-                         "are too few for a p95")
-    return found
 
 
 def _exact(amount: Decimal) -> str:

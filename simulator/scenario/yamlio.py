@@ -50,9 +50,11 @@ class _Constructor(yaml.constructor.SafeConstructor):
     """Safe constructor with 1.2 numbers and a duplicate-key check."""
 
     def construct_yaml_bool(self, node: yaml.Node) -> bool:
+        """true or false, in any of the three YAML 1.2 spellings."""
         return self.construct_scalar(node).lower() == "true"
 
     def construct_yaml_int(self, node: yaml.Node) -> int:
+        """Decimal, 0o octal or 0x hexadecimal integers."""
         text = self.construct_scalar(node)
         if text.startswith("0o"):
             return int(text[2:], 8)
@@ -61,6 +63,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
         return int(text)
 
     def construct_yaml_float(self, node: yaml.Node) -> float:
+        """Floats, exponents without a dot included, and .inf / .nan."""
         text = self.construct_scalar(node).lower()
         if text.endswith("inf"):
             return float("-inf") if text.startswith("-") else float("inf")
@@ -69,6 +72,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
         return float(text)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        """A mapping whose keys are plain values, each written once."""
         first_line: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -176,15 +180,18 @@ class _CoreDumper(yaml.SafeDumper):
     """Writes YAML that CoreLoader reads back to the same values, no aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
+        """Never write anchors: a resolved scenario reads plainly."""
         return True
 
     def represent_str(self, data: str) -> yaml.Node:
+        """Quote text that would read back as a number, boolean or null."""
         plain_is_text = not any(pattern.match(data) for pattern in
                                 (_BOOL, _NULL, _INT, _FLOAT))
         style = None if plain_is_text else '"'
         return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
     def represent_decimal(self, data: Decimal) -> yaml.Node:
+        """An exact amount as the shortest number that reads back to it."""
         if data == data.to_integral_value():
             return self.represent_int(int(data))
         return self.represent_float(float(data))

@@ -23,7 +23,7 @@ import numpy as np
 from simulator.errors import ScenarioError
 from simulator.rng import Streams
 from simulator.scenario.schema import WEEKDAYS, Scenario
-from simulator.workload.traces import excerpt_path, read_trace, scale_trace
+from simulator.workload.traces import Trace, excerpt_path, read_trace, scale_trace
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +109,8 @@ def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
 def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
     """The trace's requests before the horizon, scaled as the scenario asks."""
     spec = scenario.arrivals
+    _, trace = _read(spec)
     try:
-        path = trace_path(spec)
-        trace = read_trace(path, spec.format, columns=spec.columns,
-                           time_unit_s=spec.time_unit_s,
-                           skip_bad_rows=spec.skip_bad_rows, max_rows=spec.max_rows)
         trace = scale_trace(trace, speedup=spec.speedup,
                             rate_multiplier=spec.rate_multiplier,
                             generator=streams.generator("trace"))
@@ -147,17 +144,22 @@ def _replay(scenario: Scenario, streams: Streams) -> Arrivals:
 
 def check_trace(scenario: Scenario) -> str:
     """Read a scenario's trace to check it; a line describing what it holds."""
-    spec = scenario.arrivals
-    try:
-        path = trace_path(spec)
-        trace = read_trace(path, spec.format, columns=spec.columns,
-                           time_unit_s=spec.time_unit_s,
-                           skip_bad_rows=spec.skip_bad_rows, max_rows=spec.max_rows)
-    except ValueError as exc:
-        raise ScenarioError(f"arrivals.path: {exc}") from None
+    path, trace = _read(scenario.arrivals)
     span = float(trace.arrived_at[-1]) if len(trace) else 0.0
     return (f"trace {path}: {len(trace):,} requests over {span:,.0f} s "
             f"({trace.num_skipped:,} malformed rows skipped)")
+
+
+def _read(spec: object) -> tuple[Path, Trace]:
+    """The trace file an arrivals block names, read as it asks."""
+    try:
+        path = trace_path(spec)
+        return path, read_trace(path, spec.format, columns=spec.columns,
+                                time_unit_s=spec.time_unit_s,
+                                skip_bad_rows=spec.skip_bad_rows,
+                                max_rows=spec.max_rows)
+    except ValueError as exc:
+        raise ScenarioError(f"arrivals.path: {exc}") from None
 
 
 def trace_path(spec: object) -> Path:

@@ -75,6 +75,7 @@ class _StepDraws:
 
     def __init__(self, step: Step, index: int, prefix: str, streams: Streams):
         def count(field: str, dist: object):
+            """A whole-number sampler on this step's stream for `field`."""
             return make_count_sampler(dist, streams.generator(f"{prefix}/{field}"))
 
         self.step = step
