@@ -25,9 +25,9 @@ from simulator.economics.bill import (
     run_bill,
     task_costs_pusd,
 )
+from simulator.economics.cautions import warnings_for
 from simulator.economics.pricing import PICO_PER_USD
 from simulator.economics.venues import venues
-from simulator.economics.cautions import warnings_for
 from simulator.metrics import percentiles, time_average_in_system, window_view
 from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
