@@ -7,10 +7,10 @@ without a traceback, and nothing is written for a bad scenario.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -120,8 +120,12 @@ def prices(
     from simulator.scenario.litellm import import_models
     from simulator.scenario.yamlio import dump_yaml
 
-    if as_of is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
-        raise SimulatorError(f"--as-of: found {as_of!r}; write YYYY-MM-DD")
+    if as_of is not None:
+        try:
+            datetime.date.fromisoformat(as_of)
+        except ValueError:
+            raise SimulatorError(f"--as-of: found {as_of!r}; write a date as "
+                                 "YYYY-MM-DD") from None
     sys.stdout.write(dump_yaml(import_models(catalogue, models, as_of)))
 
 

@@ -177,9 +177,10 @@ class _Model:
                 status = CALL_OVER_TPM
             elif admitted_at > requested_at:
                 yield env.timeout(admitted_at - requested_at)
-        elif backend.limits is not None:
-            status = yield from self.retry_until_admitted(backend, tokens_in + out)
-        retries = backend.last_retries if backend.retry is not None else 0
+        retries = 0
+        if status == CALL_OK and backend.limits is not None and backend.retry:
+            status, retries = yield from self.retry_until_admitted(backend,
+                                                                   tokens_in + out)
         if status != CALL_OK:
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              env.now, env.now, tokens_in, cached, out,
@@ -215,20 +216,20 @@ class _Model:
         return None
 
     def retry_until_admitted(self, backend, tokens: int):
-        """Send, and after each 429 back off and resend; the call's status."""
+        """Send, and after each 429 back off and resend; (status, retries)."""
         env = self.env
-        backend.last_retries = 0
+        retries = 0
         while True:
             admitted_at = backend.limits.peek(env.now, tokens)
             if admitted_at == float("inf"):
-                return CALL_OVER_TPM
+                return CALL_OVER_TPM, retries
             if admitted_at <= env.now:
                 backend.limits.admit_at(env.now, tokens)
-                return CALL_OK
-            if backend.last_retries == backend.retry.max_retries:
-                return CALL_RATE_LIMITED
-            yield env.timeout(backend.backoff_s(backend.last_retries))
-            backend.last_retries += 1
+                return CALL_OK, retries
+            if retries >= backend.retry.max_retries:
+                return CALL_RATE_LIMITED, retries
+            yield env.timeout(backend.backoff_s(retries))
+            retries += 1
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,

@@ -38,3 +38,10 @@ def test_queue_launches_up_to_the_maximum():
     assert len(lifetimes) == 4 and all(start == 0.0 for start, _ in lifetimes)
     assert sorted(run.calls["finished_at"].tolist()) == [121.0] * 4 + [122.0] * 4 + [
         123.0] * 2
+
+
+def test_an_empty_pool_launches_for_any_waiting_call():
+    """Below scale_up_queue, a call waiting on a pool with no replica still
+    gets one launched."""
+    run = run_at(build(_autoscaled(scale_up_queue=8)), [0.0])
+    assert run.calls["finished_at"].tolist() == [121.0]

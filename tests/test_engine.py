@@ -295,3 +295,16 @@ def test_out_of_retries_fails_the_task():
     assert run.tasks["finished_at"].tolist()[1] == 31.0
     assert simulator.summarize(run)["tasks"]["failed_by_reason"] == {
         "rate_limited": 1}
+
+
+def test_retry_counts_are_per_call():
+    """Many limited calls at once: none retries more than its cap."""
+    data = tiny()
+    data["backends"]["api"].update(
+        requests_per_min=2, on_rate_limit="retry",
+        retry={"max_retries": 2, "base_backoff_s": 1, "max_backoff_s": 4,
+               "jitter_frac": 0.5})
+    run = run_at(build(data), [t * 0.25 for t in range(40)])
+    assert run.calls["retries"].max() <= 2
+    failed = run.calls["status"] == 3
+    assert failed.any() and (run.calls["retries"][failed] == 2).all()

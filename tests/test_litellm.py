@@ -60,3 +60,14 @@ def test_shared_catalogue_entries_validate(name):
         pytest.skip("the shared LiteLLM catalogue is not present")
     block = import_models(path, [name], None)[name]
     assert TokenPrices.model_validate(block["prices"]).output_usd_per_mtok > 0
+
+
+@pytest.mark.parametrize("bad", ["abc", -1e-6, float("nan"), True])
+def test_bad_catalogue_prices_are_named(tmp_path, capsys, bad):
+    """A price that is not a number in [0, 1) per token exits 2 naming the model."""
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"m-1": {**ENTRY, "output_cost_per_token": bad}}))
+    assert main(["prices", str(path), "m-1"]) == 2
+    assert "m-1: found the per-token price" in capsys.readouterr().err
+    assert main(["prices", str(_catalogue(tmp_path)), "m-1", "--as-of",
+                 "2026-13-45"]) == 2

@@ -125,7 +125,6 @@ class ApiServer:
         self.prompt_caches: dict[int, PromptCache] | None = (
             {} if spec.prompt_cache_ttl is not None else None)
         self.retry = spec.retry if spec.on_rate_limit == "retry" else None
-        self.last_retries = 0
         self.jitter = make_sampler(UNIT, streams.generator(f"backends/{name}/retry"))
         self.limits: MinuteWindows | None = None
         if spec.requests_per_min is not None or spec.tokens_per_min is not None:

@@ -1,7 +1,8 @@
 """Autoscaling of a rented GPU pool: launch replicas when calls queue, stop idle ones.
 
-A replica is launched when at least `scale_up_queue` calls wait (checked on
-every queued call and every `check_interval_s`), up to `max_replicas`; it is
+A replica is launched when at least `scale_up_queue` calls wait, or any call
+waits on a pool with no replica (checked on every queued call and every
+`check_interval_s`), up to `max_replicas`; it is
 billed from launch but serves only after `provisioning_s`. A serving replica
 that has had nothing to do for `scale_down_idle_s` is stopped, down to
 `min_replicas`. Every replica's lifetime is kept for the bill.
@@ -33,8 +34,10 @@ class Autoscaler:
     def on_waiting(self) -> None:
         """A call joined the queue: launch a replica if the queue is long enough."""
         waiting = len(self.pool.waiting)
-        if (waiting >= self.spec.scale_up_queue and self.provisioning * self.pool
-                .max_concurrency < waiting and self.live() < self.spec.max_replicas):
+        empty = self.live() == 0  # nothing will ever serve these calls
+        if ((empty or waiting >= self.spec.scale_up_queue)
+                and self.provisioning * self.pool.max_concurrency < waiting
+                and self.live() < self.spec.max_replicas):
             self._launch()
 
     def on_idle(self, replica: object) -> None:

@@ -71,7 +71,7 @@ class PoolUsage:
     def __init__(self, env: simpy.Environment, backends: list, scenario: object):
         self.env = env
         self.pools = [(b.name, b.pool) for b in backends if b.pool is not None]
-        self.replicas = {name: scenario.backends[name].replicas
+        self.replicas = {name: _most_replicas(scenario.backends[name])
                          for name, _ in self.pools}
         self.at_warmup: dict[str, tuple[float, float, float]] = {}
         env.timeout(scenario.warmup_s).callbacks.append(self._start_window)
@@ -100,3 +100,9 @@ class PoolUsage:
             return None
         return [[start, self.env.now if stop != stop else stop]
                 for start, stop in pool.autoscaler.lifetimes.values()]
+
+
+def _most_replicas(spec: object) -> int:
+    """Replicas a pool may have at once: fixed, or its autoscaling maximum."""
+    autoscale = getattr(spec, "autoscale", None)
+    return spec.replicas if autoscale is None else autoscale.max_replicas

@@ -32,6 +32,7 @@ from simulator.metrics import percentiles, time_average_in_system, window_view
 from simulator.records import (
     CALL_CONTEXT_OVERFLOW,
     CALL_OVER_TPM,
+    CALL_RATE_LIMITED,
     COMPLETED,
     FAIL_REASONS,
     FAILED,
@@ -230,6 +231,8 @@ def _calls(run: RunResult) -> dict:
         "context_overflows": int(np.count_nonzero(
             calls["status"] == CALL_CONTEXT_OVERFLOW)),
         "over_tokens_per_min": int(np.count_nonzero(calls["status"] == CALL_OVER_TPM)),
+        "refused_after_retries": int(np.count_nonzero(
+            calls["status"] == CALL_RATE_LIMITED)),
         "rate_limited": int(np.count_nonzero(ok & waited)),
         "rate_limit_wait_s": _round(float(np.sum(
             (calls["started_at"] - calls["requested_at"])[ok & waited])), 3),
@@ -251,8 +254,9 @@ def _gpu_backends(run: RunResult, month_bill: Bill) -> dict:
         decode_s = calls["finished_at"][mine] - calls["first_token_at"][mine]
         tpot = decode_s[out > 1] / (out[out > 1] - 1)
         tokens_per_s = float(out.sum()) / window_s
-        month_usd = sum((line.amount_usd for line in month_bill.lines
-                         if line.backend == name), Decimal(0))
+        month_usd = sum((shown for line, shown in zip(
+            month_bill.lines, month_bill.shown_amounts_usd(), strict=True)
+            if line.backend == name), Decimal(0))  # as the bill shows it
         month_tokens = tokens_per_s * run.scenario.billing.hours() * 3600
         found[name] = {
             "kind": run.scenario.backends[name].kind,

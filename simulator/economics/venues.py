@@ -14,7 +14,7 @@ writes, and assume the API serves them at any rate.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from simulator.scenario.schema import ApiBackend
 
 SERIES = ("hyperscaler", "on_demand", "reserved", "spot")
 PICO_PER_USD = 10**12
+CENT = Decimal("0.01")
 
 
 def venues(run: RunResult, month_factor: Decimal) -> dict:
@@ -42,9 +43,12 @@ def venues(run: RunResult, month_factor: Decimal) -> dict:
         busy = usage["busy_s"] / usage["live_s"] if usage["live_s"] else 0.0
         items = capacity_items(backend, busy_frac=busy, period_s=0.0,
                                month_hours=hours, whole_month=True)
-        capex_month = next(i[4] for i in items if i[0] == "capex amortisation")
-        running = sum((i[4] for i in items), Decimal(0)) - capex_month
-        capex = capex_month * backend.costs.depreciation_months
+        shown = [item[4].quantize(CENT, rounding=ROUND_HALF_UP) for item in items]
+        capex_month = next(s for i, s in zip(items, shown, strict=True)
+                           if i[0] == "capex amortisation")
+        running = sum(shown, Decimal(0)) - capex_month  # as the bill shows it
+        capex = next(i[4] for i in items if i[0] == "capex amortisation") * (
+            backend.costs.depreciation_months)
         alternatives = _rentals(backend, hours)
         alternatives.update(_apis(run, name, month_factor))
         found[name] = {

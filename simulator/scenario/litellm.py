@@ -43,6 +43,13 @@ def scenario_prices(entry: dict, key: str, as_of: str | None) -> dict[str, Any]:
     if "input_cost_per_token" not in entry or "output_cost_per_token" not in entry:
         raise ScenarioError(f"{key}: the catalogue gives no per-token input and "
                             "output prices for it")
+    try:
+        return _prices(entry, key, as_of)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{key}: {exc}") from None
+
+
+def _prices(entry: dict, key: str, as_of: str | None) -> dict[str, Any]:
     prices: dict[str, Any] = {
         "input_usd_per_mtok": _per_mtok(entry["input_cost_per_token"]),
         "output_usd_per_mtok": _per_mtok(entry["output_cost_per_token"]),
@@ -106,5 +113,9 @@ def _long_context(entry: dict) -> dict[str, Any] | None:
     return None
 
 
-def _per_mtok(usd_per_token: float) -> float:
+def _per_mtok(usd_per_token: object) -> float:
+    if (isinstance(usd_per_token, bool) or not isinstance(usd_per_token, (int, float))
+            or not 0 <= usd_per_token < 1):
+        raise ScenarioError(f"found the per-token price {usd_per_token!r}; a price "
+                            "must be a number in [0, 1) USD per token")
     return float(Decimal(repr(usd_per_token)) * PER_MTOK)

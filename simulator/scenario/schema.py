@@ -15,7 +15,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from simulator.catalogue import GPU_TYPES
 from simulator.scenario.base import MAX_VALUE, Count, Dist, Money, Real, StrictModel
@@ -73,6 +73,16 @@ class RetryPolicy(StrictModel):
         description="Share of each back-off drawn at random (0: none, 1: full).")
 
 
+def _retry_order(policy: RetryPolicy) -> RetryPolicy:
+    if policy.base_backoff_s > policy.max_backoff_s:
+        raise ValueError(f"base_backoff_s ({policy.base_backoff_s:g}) must be <= "
+                         f"max_backoff_s ({policy.max_backoff_s:g})")
+    return policy
+
+
+RetryPolicy.model_rebuild()
+
+
 class ApiBackend(StrictModel):
     """A model behind a pay-per-token API.
 
@@ -102,8 +112,8 @@ class ApiBackend(StrictModel):
         "wait", description=("wait: a limited call is admitted at the next window "
                              "with room; retry: it is refused (429) and retried "
                              "after back-off, failing the task when out of retries."))
-    retry: RetryPolicy = Field(default_factory=RetryPolicy,
-                               description="Back-off for on_rate_limit: retry.")
+    retry: Annotated[RetryPolicy, AfterValidator(_retry_order)] = Field(
+        default_factory=RetryPolicy, description="Back-off for on_rate_limit: retry.")
     requests_per_min: Count | None = Field(
         None, ge=1, description="Requests per minute allowed; >= 1, omitted: none."
     )

@@ -152,6 +152,12 @@ class Caps(StrictModel):
     )
 
 
+POLICY_FIELDS = {"routine": "tiered", "routine_frac": "tiered", "first": "cascade",
+                 "fail_prob": "cascade", "fail_prob_by_step_kind": "cascade",
+                 "prefer": "spillover", "max_wait_s": "spillover",
+                 "candidates": "cheapest", "target_latency_s": "cheapest"}
+
+
 class Route(StrictModel):
     """Which backend serves a task type's LLM calls.
 
@@ -161,15 +167,16 @@ class Route(StrictModel):
     call is made again on `default`, both billed); `spillover` (`prefer` while
     its expected queue wait is at most `max_wait_s`, else `default`);
     `cheapest` (the cheapest of `candidates` whose expected latency meets
-    `target_latency_s`, else the fastest). `by_step_kind` pins step kinds to a
-    backend under every policy.
+    `target_latency_s`, else the fastest candidate; `default` serves only
+    pinned kinds' fallbacks). `by_step_kind` pins step kinds to a backend
+    under every policy.
     """
 
     policy: Literal["fixed", "tiered", "cascade", "spillover", "cheapest"] = Field(
         "fixed", description="Routing policy.")
     default: str = Field(description=(
         "Backend for every call (fixed), hard tasks (tiered), escalations "
-        "(cascade), spill-over (spillover) or the fallback (cheapest)."))
+        "(cascade) or spill-over (spillover); unused by cheapest."))
     by_step_kind: dict[StepKind, str] = Field(
         default_factory=dict,
         description="Backend per step kind, overriding the policy for those kinds.",
@@ -180,7 +187,7 @@ class Route(StrictModel):
     first: str | None = Field(None, description="cascade: backend tried first.")
     fail_prob: Real = Field(
         0.0, ge=0, le=1, description="cascade: chance a first answer fails.")
-    fail_prob_by_step_kind: dict[StepKind, Real] = Field(
+    fail_prob_by_step_kind: dict[StepKind, Annotated[Real, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description="cascade: fail_prob per step kind.")
     prefer: str | None = Field(None, description="spillover: preferred backend.")
     max_wait_s: Real = Field(
@@ -200,6 +207,15 @@ class Route(StrictModel):
                    and getattr(self, name) != 0]
         if missing:
             raise ValueError(f"policy {self.policy} needs {', '.join(missing)}")
+        fields = type(self).model_fields
+        stray = [name for name, owner in POLICY_FIELDS.items()
+                 if owner != self.policy and getattr(self, name)
+                 != fields[name].get_default(call_default_factory=True)]
+        if stray:
+            raise ValueError(f"{', '.join(stray)}: not used by policy {self.policy}")
+        if self.policy == "cascade" and self.first == self.default:
+            raise ValueError(f"first: found {self.first!r}, the same as default; a "
+                             "cascade escalates to another backend")
         return self
 
     def backend_names(self) -> list[str]:
