@@ -210,7 +210,6 @@ class GpuPool:
         self.replicas = [Replica(env, i, self) for i in range(replicas)]
         self.waiting: deque[Sequence] = deque()
         self.service_ewma_s = prior_service_s
-        self.in_service: dict[Sequence, None] = {}
         self.autoscaler = None
 
     def request(self, prefill_tokens: int, decode_tokens: int) -> Sequence:
@@ -221,7 +220,7 @@ class GpuPool:
         replica = min(serving, key=lambda r: r.active) if serving else None
         if (replica is not None and replica.active < self.max_concurrency
                 and not self.waiting):
-            self._start(replica, sequence)
+            replica.admit(sequence)
         else:
             self.waiting.append(sequence)
             if self.autoscaler is not None:
@@ -231,7 +230,7 @@ class GpuPool:
     def slot_freed(self, replica: Replica) -> None:
         """Give a freed slot to the call waiting longest."""
         if self.waiting:
-            self._start(replica, self.waiting.popleft())
+            replica.admit(self.waiting.popleft())
         elif replica.active == 0 and self.autoscaler is not None:
             self.autoscaler.on_idle(replica)
 
@@ -248,7 +247,7 @@ class GpuPool:
         replica.serving = True
         replica.last_change = self.env.now
         while self.waiting and replica.active < self.max_concurrency:
-            self._start(replica, self.waiting.popleft())
+            replica.admit(self.waiting.popleft())
         if replica.active == 0 and self.autoscaler is not None:
             self.autoscaler.on_idle(replica)
 
@@ -281,16 +280,6 @@ class GpuPool:
         return (sum(r.slot_s for r in self.replicas),
                 sum(r.busy_s for r in self.replicas),
                 sum(r.live_s for r in self.replicas))
-
-    def unfinished(self) -> list[Sequence]:
-        """Calls queued or in service, oldest request first."""
-        return sorted([*self.in_service, *self.waiting],
-                      key=lambda s: s.requested_at)
-
-    def _start(self, replica: Replica, sequence: Sequence) -> None:
-        self.in_service[sequence] = None
-        sequence.done.callbacks.append(lambda _e: self.in_service.pop(sequence))
-        replica.admit(sequence)
 
 
 class GpuServer:

@@ -177,7 +177,8 @@ def task_costs_pusd(run: RunResult, capacity: bool = True) -> np.ndarray:
                  for t in run.scenario.tools.values()]
     tool_total = sum(price * int(np.count_nonzero(run.tool_calls["tool"] == index))
                      for index, price in enumerate(tool_pusd))
-    capacity_total = int(run_bill(run).total_usd * PICO_PER_USD) if capacity else 0
+    capacity_total = int(sum((line.amount_usd for line in _capacity_lines(
+        run, whole_month=False)), Decimal(0)) * PICO_PER_USD) if capacity else 0
     exact = call_costs.dtype == object or tool_total + capacity_total >= INT64_SAFE
     dtype = object if exact else np.int64
     call_costs = call_costs.astype(dtype)
