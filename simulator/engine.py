@@ -27,6 +27,7 @@ import simpy
 from simulator.backends.api import ApiServer
 from simulator.backends.gpu import GpuServer
 from simulator.backends.monitor import Monitor, PoolUsage, pool_gauges
+from simulator.backends.slots import Slots
 from simulator.records import (
     CALL_COLUMNS,
     CALL_CONTEXT_OVERFLOW,
@@ -77,7 +78,7 @@ class _Model:
             if isinstance(spec, ApiBackend)
             else GpuServer(self.env, name, spec, scenario.models[spec.model], streams)
             for name, spec in scenario.backends.items()]
-        self.tool_slots = [simpy.Resource(self.env, tool.concurrency)
+        self.tool_slots = [Slots(self.env, tool.concurrency)
                            if tool.concurrency is not None else None
                            for tool in scenario.tools.values()]
         self.caps = [(t.caps.max_tokens or math.inf,
@@ -85,6 +86,8 @@ class _Model:
                      for t in scenario.task_types.values()]
         self.calls = Records(CALL_COLUMNS)
         self.tool_calls = Records(TOOL_COLUMNS)
+        self.call_rows = self.calls.rows
+        self.tool_rows = self.tool_calls.rows
         self.tool_demand_s = [0.0] * len(self.tool_slots)
         self.backend_requests = [0] * len(self.backends)
         self.backend_tokens = [0] * len(self.backends)
@@ -195,10 +198,12 @@ class _Model:
                                                                   tokens_in)
             ttft = backend.ttft_s()
             yield env.timeout(ttft + out * backend.time_per_output_token_s())
-            self.record_call(task_id, type_index, action, backend_index, requested_at,
-                             started_at, started_at + ttft, tokens_in, cached, out,
-                             reasoning, CALL_OK, write=write, escalated=escalated,
-                             retries=retries)
+            self.call_rows.append((
+                task_id, type_index, action.step_index, action.kind, backend_index,
+                requested_at, started_at, started_at + ttft, env.now, tokens_in,
+                cached, write, out, reasoning, CALL_OK, -1, escalated, retries))
+            if self.debug:
+                self.log_call(task_id, backend_index, tokens_in, out, CALL_OK)
         else:
             sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
             yield sequence.done
@@ -234,54 +239,44 @@ class _Model:
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
                     status, replica=-1, write=0, escalated=0, retries=0) -> None:
-        """Append one call to the call columns."""
-        c = self.calls.columns
-        c["task_id"].append(task_id)
-        c["task_type"].append(type_index)
-        c["step_index"].append(action.step_index)
-        c["kind"].append(action.kind)
-        c["backend"].append(backend_index)
-        c["requested_at"].append(requested_at)
-        c["started_at"].append(started_at)
-        c["first_token_at"].append(first_token_at)
-        c["finished_at"].append(self.env.now)
-        c["tokens_in"].append(tokens_in)
-        c["tokens_cached"].append(cached)
-        c["tokens_cache_write"].append(write)
-        c["tokens_out"].append(out)
-        c["tokens_reasoning"].append(reasoning)
-        c["status"].append(status)
-        c["replica"].append(replica)
-        c["escalated"].append(escalated)
-        c["retries"].append(retries)
+        """Append one call to the call records."""
+        self.call_rows.append((
+            task_id, type_index, action.step_index, action.kind, backend_index,
+            requested_at, started_at, first_token_at, self.env.now, tokens_in,
+            cached, write, out, reasoning, status, replica, escalated, retries))
         if self.debug:
-            logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
-                         self.env.now, task_id, self.backends[backend_index].name,
-                         tokens_in, out, status)
+            self.log_call(task_id, backend_index, tokens_in, out, status)
+
+    def log_call(self, task_id: int, backend_index: int, tokens_in: int, out: int,
+                 status: int) -> None:
+        """One debug line per call (only when debug logging is on)."""
+        logger.debug("t=%.3fs task=%d call backend=%s in=%d out=%d status=%d",
+                     self.env.now, task_id, self.backends[backend_index].name,
+                     tokens_in, out, status)
 
     def use_tool(self, task_id: int, action):
         """Every attempt of one tool call, each waiting for a free slot."""
         env = self.env
-        slots = self.tool_slots[action.tool]
-        last = len(action.tool_latencies_s) - 1
-        c = self.tool_calls.columns
-        for attempt, latency in enumerate(action.tool_latencies_s):
+        tool = action.tool
+        slots = self.tool_slots[tool]
+        latencies = action.tool_latencies_s
+        last = len(latencies) - 1
+        rows = self.tool_rows
+        for attempt, latency in enumerate(latencies):
             requested_at = env.now
-            self.tool_demand_s[action.tool] += latency
+            self.tool_demand_s[tool] += latency
             if slots is None:
                 yield env.timeout(latency)
                 started_at = requested_at
             else:
-                with slots.request() as slot:
-                    yield slot
-                    started_at = env.now
-                    yield env.timeout(latency)
-            c["task_id"].append(task_id)
-            c["tool"].append(action.tool)
-            c["requested_at"].append(requested_at)
-            c["started_at"].append(started_at)
-            c["finished_at"].append(env.now)
-            c["ok"].append(attempt == last and action.tool_ok)
+                handover = slots.take()
+                if handover is not None:
+                    yield handover
+                started_at = env.now
+                yield env.timeout(latency)
+                slots.give_back()
+            rows.append((task_id, tool, requested_at, started_at, env.now,
+                         attempt == last and action.tool_ok))
             self.num_tool_calls[task_id] += 1
 
     def finish(self, task_id: int, status: int, reason: int) -> None:

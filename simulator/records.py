@@ -54,15 +54,21 @@ class RunResult:
 
 
 class Records:
-    """Growing columns; turned into numpy arrays once, at the end."""
+    """Rows appended as tuples while a run goes; turned into numpy columns once,
+    at the end (one tuple per record is cheaper than one append per field)."""
+
+    __slots__ = ("names", "rows")
 
     def __init__(self, columns: tuple[str, ...]) -> None:
-        self.columns = {name: [] for name in columns}
+        self.names = columns
+        self.rows: list[tuple] = []
 
     def arrays(self, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
         """The columns as numpy arrays (int64 unless `dtypes` says otherwise)."""
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [
+            ()] * len(self.names)
         return {name: np.asarray(values, dtype=dtypes.get(name, "int64"))
-                for name, values in self.columns.items()}
+                for name, values in zip(self.names, columns, strict=True)}
 
 
 CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",

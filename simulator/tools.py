@@ -26,12 +26,17 @@ class ToolDraws:
             tool.latency_s, streams.generator(f"tools/{name}/latency")
         )
         self.failure = make_sampler(UNIT, streams.generator(f"tools/{name}/failure"))
+        self.failure_prob = tool.failure_prob
+        self.max_retries = tool.max_retries
 
     def attempts(self) -> tuple[tuple[float, ...], bool]:
         """Latency of each attempt, and whether the last one succeeded."""
-        latencies = []
-        for _ in range(self.tool.max_retries + 1):
+        first = self.latency()
+        if self.failure_prob == 0 or self.failure() >= self.failure_prob:
+            return (first,), True
+        latencies = [first]
+        for _ in range(self.max_retries):
             latencies.append(self.latency())
-            if self.tool.failure_prob == 0 or self.failure() >= self.tool.failure_prob:
+            if self.failure() >= self.failure_prob:
                 return tuple(latencies), True
         return tuple(latencies), False

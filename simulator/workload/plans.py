@@ -17,7 +17,7 @@ nothing to the context; caches never expire within a task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from simulator.rng import Streams
 from simulator.scenario.base import Constant
@@ -32,12 +32,12 @@ NO_TOOL = -1
 _ZERO = Constant(dist="constant", value=0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Action:
     """One step as planned: an LLM call, a tool call, or both (call first).
 
     `tool_latencies_s` holds one latency per attempt; `tool_ok` tells whether
-    the last attempt succeeded.
+    the last attempt succeeded. Set once by the planner, then only read.
     """
 
     step_index: int
@@ -81,10 +81,13 @@ class _StepDraws:
         self.step = step
         self.index = index
         self.kind = STEP_KINDS.index(step.kind.value)
+        self.llm = step.makes_llm_call
         self.input_tokens = count("input_tokens", step.input_tokens)
         self.output_tokens = count("output_tokens", step.output_tokens or _ZERO)
         self.reasoning_tokens = count("reasoning_tokens", step.reasoning_tokens)
         self.result_tokens = count("result_tokens", step.result_tokens)
+        self.tool = NO_TOOL
+        self.tool_draws: ToolDraws | None = None
 
 
 class TaskPlanner:
@@ -102,6 +105,7 @@ class TaskPlanner:
         )
         self.chance = make_sampler(UNIT, streams.generator(f"{prefix}/branches"))
         self.route = task_type.route
+        self.cascade = task_type.route.policy == "cascade"
         self.routing = make_sampler(UNIT, streams.generator(f"{prefix}/routing"))
         self.steps: dict[int, _StepDraws] = {}
         self.loop_counts: dict[int, object] = {}
@@ -149,14 +153,15 @@ class TaskPlanner:
             if (node.fault_prob > 0 and self.chance() < node.fault_prob
                     and state.corrections < state.max_corrections):
                 state.corrections += 1
-                state.actions[-1] = replace(state.actions[-1], corrects=True)
+                state.actions[-1].corrects = True
                 position = 0
 
     def _plan_step(self, draws: _StepDraws, state: _PlanState) -> bool:
         """Append one action; False when the plan must end here."""
         step = draws.step
+        llm = draws.llm
         tokens_in = cached = out = reasoning = 0
-        if step.makes_llm_call:
+        if llm:
             if state.num_calls == state.max_calls:
                 state.stop(state.calls_reason)
                 return False
@@ -172,14 +177,14 @@ class TaskPlanner:
             state.num_calls += 1
 
         tool, latencies, ok = NO_TOOL, (), True
-        if step.tool is not None:
-            tool = self.tool_names.index(step.tool)
-            latencies, ok = self.tool_draws[step.tool].attempts()
+        if draws.tool_draws is not None:
+            tool = draws.tool
+            latencies, ok = draws.tool_draws.attempts()
             if ok:
                 state.context += draws.result_tokens()
-        escalate = (step.makes_llm_call and self.route.policy == "cascade"
+        escalate = (llm and self.cascade
                     and self.routing() < self.route.fail_prob_for(step.kind))
-        state.actions.append(Action(draws.index, draws.kind, step.makes_llm_call,
+        state.actions.append(Action(draws.index, draws.kind, llm,
                                     tokens_in, cached, out, reasoning, tool,
                                     latencies, ok, escalate=escalate))
         if not ok:
@@ -197,7 +202,11 @@ class TaskPlanner:
                     node.loop.iterations, streams.generator(f"{path}/iterations"))
                 self._index_nodes(node.loop.steps, path, streams, counter)
             else:
-                self.steps[id(node)] = _StepDraws(node, counter[0], path, streams)
+                draws = _StepDraws(node, counter[0], path, streams)
+                if node.tool is not None:
+                    draws.tool = self.tool_names.index(node.tool)
+                    draws.tool_draws = self.tool_draws[node.tool]
+                self.steps[id(node)] = draws
                 counter[0] += 1
 
 

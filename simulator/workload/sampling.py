@@ -79,6 +79,21 @@ def make_sampler(dist: object, generator: np.random.Generator
     raise TypeError(f"not a distribution: {dist!r}")
 
 
+class CountSampler(Sampler):
+    """A Sampler of whole counts: each block rounded half up in one numpy call."""
+
+    __slots__ = ()
+
+    def __call__(self) -> int:
+        index = self._next
+        if index == len(self._values):
+            block = np.clip(self._block(SAMPLE_BLOCK), 0.0, MAX_VALUE)
+            self._values = np.floor(block + 0.5).astype(np.int64).tolist()
+            index = 0
+        self._next = index + 1
+        return self._values[index]
+
+
 def make_count_sampler(dist: object, generator: np.random.Generator
                        ) -> Callable[[], int]:
     """A sampler of whole counts (tokens, iterations): draws rounded half up."""
@@ -86,4 +101,4 @@ def make_count_sampler(dist: object, generator: np.random.Generator
     if isinstance(sampler, ConstantSampler):
         count = int(sampler.value + 0.5)
         return lambda: count
-    return lambda: int(sampler() + 0.5)
+    return CountSampler(sampler._block)
