@@ -72,14 +72,34 @@ def run(
         "--trace", help="Replay this trace file instead of the scenario's "
         "arrivals.path (a trace-replay scenario only).")] = None,
     log_level: LogOption = "warning",
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Simulate every call event by event, even for a horizon "
+        "of a week or more (the reference for month mode).")] = False,
+    month: Annotated[bool, typer.Option(
+        "--month", help="Estimate from sampled windows (month mode), even for a "
+        "horizon shorter than a week.")] = False,
+    month_replications: Annotated[int, typer.Option(
+        "--month-replications", min=2, max=100,
+        help="Month mode: runs of every window, each with its own seed.")] = 4,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=256,
+        help="Month mode: worker processes (default: one per core).")] = None,
 ) -> None:
-    """Run a scenario; print a summary and write the report folder."""
+    """Run a scenario; print a summary and write the report folder.
+
+    A horizon of a week or more runs in month mode (sampled windows, each
+    figure with its 95% interval) unless --exact is given.
+    """
     from simulator.report import check_out_dir, write_report
 
     _configure_logging(log_level)
+    if exact and month:
+        raise SimulatorError("--exact and --month: choose one")
     scenario = load_scenario(scenario_file, overrides or [], seed, trace)
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
+    if month or (not exact and _wants_month_mode(scenario)):
+        return _run_month(scenario, folder, month_replications, workers)
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update)
     summary = simulator.summarize(result)
@@ -88,6 +108,56 @@ def run(
                  dump_resolved(scenario, simulator.__version__))
     _print_summary(summary)
     out.print(f"report: {folder}/report.html (simulated in {result.wall_s:.1f} s)")
+
+
+MONTH_MODE_FROM_S = 7 * 86_400
+
+
+def _wants_month_mode(scenario: Scenario) -> bool:
+    """Month mode by default: a week or more of rate-model arrivals, no autoscaling."""
+    autoscaled = any(getattr(b, "autoscale", None) is not None
+                     for b in scenario.backends.values())
+    return (scenario.horizon_s >= MONTH_MODE_FROM_S
+            and scenario.arrivals.kind != "trace" and not autoscaled)
+
+
+def _run_month(scenario: Scenario, folder: Path, replications: int,
+               workers: int | None) -> None:
+    """Month mode: estimate, print the headline figures, write the report."""
+    import os
+
+    from simulator.month import check_month_mode, estimate_month
+    from simulator.report import write_folder
+    from simulator.report.month import interval_text, write_month_files
+
+    check_month_mode(scenario)
+    workers = workers or os.cpu_count() or 1
+    err.print(f"month mode: {scenario.horizon_s / 86_400:g} days estimated from "
+              f"sampled windows x {replications} replications on {workers} "
+              "process(es) (--exact simulates every call)", highlight=False)
+    estimate = estimate_month(scenario, replications=replications, workers=workers)
+    summary = estimate.summary(simulator.__version__)
+    write_folder(folder, lambda staging: write_month_files(
+        estimate, summary, staging, dump_resolved(scenario, simulator.__version__)))
+    figures = estimate.figures
+    table = Table(title=f"{scenario.name}: month mode, mean (95% interval)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, key, show in (
+            ("monthly bill", "monthly_bill_usd", lambda v: format_usd(
+                _decimal(round(v, 2)))),
+            ("LLM calls in the horizon", "llm_calls_in_horizon",
+             lambda v: f"{v:,.0f}"),
+            ("mean task latency", "latency_mean_s", lambda v: f"{v:,.1f} s"),
+            ("p95 task latency", "latency_p95_s", lambda v: f"{v:,.1f} s")):
+        table.add_row(label, interval_text(figures[key], show))
+    out.print(table)
+    method = estimate.method
+    out.print(f"simulated {method['calls_simulated']:,} of "
+              f"{method['calls_estimated_in_horizon']:,.0f} LLM calls "
+              f"({method['busy_hours']} busy hours simulated, "
+              f"{method['quiet_hours']} quiet hours screened)")
+    out.print(f"report: {folder}/report.html (estimated in {estimate.wall_s:.1f} s)")
 
 
 @app.command()

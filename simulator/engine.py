@@ -94,6 +94,9 @@ class _Model:
         self.routers = build_routers(scenario, self.backends, call_cost)
         self.caching_backends = [b for b in self.backends
                                  if getattr(b, "prompt_caches", None) is not None]
+        self.plain = [b.pool is None and b.limits is None and b.prompt_caches is None
+                      and b.tokenizer_factor == 1.0 for b in self.backends]
+        """Per backend: an API call there is a single delay (the fast path)."""
         self.debug = logger.isEnabledFor(logging.DEBUG)
 
     def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
@@ -130,14 +133,41 @@ class _Model:
             env.process(self.run_task(task_id, types[task_id], plan))
 
     def run_task(self, task_id: int, type_index: int, plan: Plan):
-        """Carry out one task's plan; record how it ended."""
+        """Carry out one task's plan; record how it ended.
+
+        A call to an API backend with no limits, cache or tokenizer factor,
+        that fits its context window and is not escalated, is served inline:
+        the same steps as `serve_call`, without a nested generator.
+        """
+        env = self.env
         router = self.routers[type_index]
         max_tokens, max_pusd = self.caps[type_index]
+        backends, plain, rows = self.backends, self.plain, self.call_rows
         for action in plan.actions:
             if action.llm:
-                backend_index = router.pick(action, plan, self.env.now)
-                outcome = yield from self.serve_call(task_id, type_index, action,
-                                                     backend_index)
+                backend_index = router.pick(action, plan, env.now)
+                backend = backends[backend_index]
+                if (plain[backend_index] and not action.escalate
+                        and action.tokens_in <= backend.context_window_tokens):
+                    requested_at = env.now
+                    tokens_in, out = action.tokens_in, action.tokens_out
+                    self.backend_requests[backend_index] += 1
+                    self.backend_tokens[backend_index] += tokens_in + out
+                    ttft = backend.ttft_s()
+                    yield env.timeout(ttft + out * backend.time_per_output_token_s())
+                    rows.append((task_id, type_index, action.step_index, action.kind,
+                                 backend_index, requested_at, requested_at,
+                                 requested_at + ttft, env.now, tokens_in,
+                                 action.tokens_cached, 0, out, action.tokens_reasoning,
+                                 CALL_OK, -1, 0, 0))
+                    if self.debug:
+                        self.log_call(task_id, backend_index, tokens_in, out, CALL_OK)
+                    self.count_call(task_id, backend_index, tokens_in,
+                                    action.tokens_cached, 0, out)
+                    outcome = None
+                else:
+                    outcome = yield from self.serve_call(task_id, type_index, action,
+                                                         backend_index)
                 if outcome is None and action.escalate and router.cascades(action):
                     outcome = yield from self.serve_call(
                         task_id, type_index, action, router.default, escalated=1)
@@ -211,6 +241,12 @@ class _Model:
                              sequence.started_at, sequence.first_token_at, tokens_in,
                              cached, out, reasoning, CALL_OK, sequence.replica,
                              escalated=escalated)
+        self.count_call(task_id, backend_index, tokens_in, cached, write, out)
+        return None
+
+    def count_call(self, task_id: int, backend_index: int, tokens_in: int,
+                   cached: int, write: int, out: int) -> None:
+        """Add a served call to its task's totals (and spend, for dollar caps)."""
         self.num_calls[task_id] += 1
         self.tokens_in[task_id] += tokens_in
         self.tokens_cached[task_id] += cached
@@ -218,7 +254,6 @@ class _Model:
         if self.call_cost is not None:
             self.spent_pusd[task_id] += self.call_cost(backend_index, tokens_in, cached,
                                                        write, out)
-        return None
 
     def retry_until_admitted(self, backend, tokens: int):
         """Send, and after each 429 back off and resend; (status, retries)."""
@@ -321,9 +356,31 @@ def _expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
     return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))
 
 
+SETTLE_STEP_S = 60.0
+
+
+def _run_until_settled(model: _Model, arrivals: Arrivals, settle: tuple[int, int],
+                       horizon: float) -> float:
+    """Run until tasks [first, last) have all ended, or to the horizon; the end."""
+    first, last = settle
+    env = model.env
+    if last > first and arrivals.arrived_at[last - 1] > 0:
+        env.run(until=min(horizon, float(arrivals.arrived_at[last - 1])))
+    pending = first
+    while env.now < horizon:
+        status = model.status
+        while pending < last and status[pending] != IN_FLIGHT:
+            pending += 1
+        if pending == last:
+            break
+        env.run(until=min(horizon, env.now + SETTLE_STEP_S))
+    return env.now
+
+
 def simulate(scenario: Scenario, call_cost: CallCost | None = None,
              progress: Callable[[float], None] | None = None,
-             arrivals: Arrivals | None = None) -> RunResult:
+             arrivals: Arrivals | None = None,
+             settle: tuple[int, int] | None = None) -> RunResult:
     """Run a validated scenario to its horizon and return its records.
 
     Args:
@@ -331,6 +388,9 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         call_cost: prices one call in pico-USD; needed only for `max_usd` caps.
         progress: called with the simulated fraction done, up to 100 times.
         arrivals: given arrivals instead of drawing them from the scenario.
+        settle: task ids [first, last): stop as soon as every one of them has
+            ended (arrivals keep coming until then), or at the horizon. The
+            result's `horizon_s` is the time the run stopped.
     """
     wall_started = time.perf_counter()
     streams = Streams(scenario.seed)
@@ -346,7 +406,9 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
                 scenario.seed, scenario.horizon_s, len(arrivals))
 
     horizon = scenario.horizon_s
-    if progress is None:
+    if settle is not None:
+        horizon = _run_until_settled(model, arrivals, settle, horizon)
+    elif progress is None:
         model.env.run(until=horizon)
     else:
         for chunk in range(1, PROGRESS_CHUNKS + 1):

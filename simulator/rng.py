@@ -34,3 +34,11 @@ class Streams:
         """A fresh generator for the stream `name`; same name, same numbers."""
         sequence = np.random.SeedSequence(self.seed, spawn_key=stream_key(name))
         return np.random.Generator(np.random.PCG64(sequence))
+
+
+def derived_seed(seed: int, name: str) -> int:
+    """A seed for the run called `name` under `seed` (replications, windows):
+    the same pair gives the same seed in every process, on every machine."""
+    sequence = np.random.SeedSequence(seed, spawn_key=stream_key(name))
+    high, low = sequence.generate_state(2, np.uint32)
+    return (int(high) << 32 | int(low)) >> 1

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.errors import SimulatorError
@@ -43,6 +44,14 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
         SimulatorError: `out_dir` is a file, or a non-empty folder that is not
             a flipsim report (it has no summary.json), so it is left alone.
     """
+    return write_folder(out_dir, lambda staging: write_files(
+        run, summary, staging, resolved_yaml))
+
+
+def write_folder(out_dir: Path, write_into: Callable[[Path], list[str]]
+                 ) -> list[Path]:
+    """Let `write_into` fill a fresh staging folder, then swap it in for
+    `out_dir` (see write_report); return the paths written."""
     started = time.perf_counter()
     out_dir = Path(os.path.abspath(out_dir))  # a name to rename, even for "."
     check_out_dir(out_dir)
@@ -51,7 +60,7 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = _fresh_sibling(out_dir, "tmp", create=True)
-        names = write_files(run, summary, staging, resolved_yaml)
+        names = write_into(staging)
         _swap_in(staging, out_dir)
     except BaseException as exc:
         if staging is not None:
@@ -87,8 +96,10 @@ def write_files(run: RunResult, summary: dict, directory: Path,
 
 def report_file_names() -> set[str]:
     """Every file name a report folder may hold."""
+    from simulator.report.month import MONTH_FILES
+
     return {SUMMARY_FILE, SCENARIO_FILE, MARKDOWN_FILE, HTML_FILE, *RECORD_FILES,
-            *(chart.file_name for chart in CHARTS)}
+            *(chart.file_name for chart in CHARTS), *MONTH_FILES}
 
 
 def check_out_dir(out_dir: Path) -> None:
