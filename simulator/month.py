@@ -626,3 +626,32 @@ def _with_intervals(estimates: list[dict[str, float]]) -> dict[str, dict]:
                              for v in values],
         }
     return figures
+
+
+def exact_reference(scenario: Scenario, seeds: list[int]) -> dict[str, list[float]]:
+    """The figures month mode estimates, from full event-by-event runs, one per
+    seed: monthly bill, mean and p95 latency of completed tasks (the same
+    quantile rule as month mode's)."""
+    import simulator
+
+    found: dict[str, list[float]] = defaultdict(list)
+    for seed in seeds:
+        run = simulator.simulate(replace_scenario(scenario, seed=seed))
+        summary = simulator.summarize(run)
+        done = run.tasks["status"] == COMPLETED
+        latency = (run.tasks["finished_at"] - run.tasks["arrived_at"])[done]
+        found["monthly_bill_usd"].append(float(summary["monthly_bill"]["total_usd"]))
+        found["latency_mean_s"].append(float(latency.mean()))
+        found["latency_p95_s"].append(weighted_quantile(
+            latency, np.ones(len(latency)), 0.95))
+    return dict(found)
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and Student-t 95% interval (low, high) of independent values."""
+    finite = np.asarray(values, dtype=float)
+    mean = float(finite.mean())
+    dof = len(finite) - 1
+    t = T_975.get(dof) or T_975[max(k for k in T_975 if k <= dof)]
+    half = t * float(finite.std(ddof=1)) / math.sqrt(len(finite))
+    return mean, mean - half, mean + half

@@ -1,0 +1,106 @@
+"""Month mode: sampled windows against the exact engine, and its bookkeeping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.cli import main
+from simulator.month import (
+    estimate_month,
+    exact_reference,
+    t_interval,
+    weighted_quantile,
+)
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+CHECK = SCENARIOS / "month-mode-check.yaml"
+
+
+def test_month_mode_matches_the_exact_engine_on_a_small_scenario():
+    """Bill within 1% of the exact runs' mean; mean and p95 task latency inside
+    the exact runs' 95% interval. The peak starts abruptly at 9:00, so the
+    morning ramp has to be inside the simulated spans for this to hold."""
+    scenario = simulator.load_scenario(CHECK, ["horizon_s=172800"])
+    estimate = estimate_month(scenario, replications=4)
+    assert estimate.method["busy_hours"] == 16  # 9:00-17:00 on both days
+    assert estimate.method["quiet_hours"] == 32
+    exact = exact_reference(scenario, seeds=[11, 12, 13, 14])
+
+    bill = estimate.figures["monthly_bill_usd"]["mean"]
+    exact_bill = float(np.mean(exact["monthly_bill_usd"]))
+    assert abs(bill - exact_bill) / exact_bill < 0.01
+    for key in ("latency_mean_s", "latency_p95_s"):
+        _, low, high = t_interval(exact[key])
+        assert low <= estimate.figures[key]["mean"] <= high, (key, exact[key])
+
+
+def test_a_scenario_with_nothing_to_queue_is_screened_whole(tmp_path):
+    """No limited resource: every hour is quiet. Constant tokens make every
+    task cost the same, so the month's bill is exact: the billing month's
+    expected tasks (730 h x 360 tasks/h) x $0.0044 (1,000 tokens in at $2/1M
+    plus 240 out at $10/1M)."""
+    path = tmp_path / "flat.yaml"
+    path.write_text(
+        "name: flat\nseed: 1\nhorizon_s: 604800\n"
+        "arrivals: {kind: poisson, rate_per_s: 0.1}\n"
+        "models: {m: {tier: mid, context_window_tokens: 100000}}\n"
+        "backends: {api: {kind: api, model: m, ttft_s: 0.2,"
+        " time_per_output_token_s: 0.01, prices: {input_usd_per_mtok: 2,"
+        " output_usd_per_mtok: 10, as_of: 2026-10-07}}}\n"
+        "task_types: {t: {share: 1, system_prompt_tokens: 900,"
+        " user_input_tokens: 100, route: {default: api},"
+        " workflow: [{kind: answer, output_tokens: 240}]}}\n", encoding="utf-8")
+    scenario = simulator.load_scenario(path)
+    estimate = estimate_month(scenario, replications=2)
+    assert estimate.method["busy_hours"] == 0
+    bill = estimate.figures["monthly_bill_usd"]
+    assert bill["mean"] == pytest.approx(730 * 360 * 0.0044, rel=1e-9)
+    assert bill["ci95_low"] == pytest.approx(bill["ci95_high"], rel=1e-9)
+    latency = estimate.figures["latency_mean_s"]["mean"]
+    assert latency == pytest.approx(0.2 + 240 * 0.01)
+
+
+def test_results_do_not_depend_on_the_number_of_workers():
+    scenario = simulator.load_scenario(CHECK, ["horizon_s=86400",
+                                               "arrivals.num_users=600"])
+    one = estimate_month(scenario, replications=2, workers=1)
+    two = estimate_month(scenario, replications=2, workers=2)
+    assert json.dumps(one.summary("x")) == json.dumps(two.summary("x"))
+    assert one.method["busy_hours"] > 0
+
+
+def test_weighted_quantile_is_nearest_rank_with_unit_weights():
+    values = np.array([5.0, 1.0, 4.0, 2.0, 3.0])
+    assert weighted_quantile(values, np.ones(5), 0.5) == 3.0
+    assert weighted_quantile(values, np.ones(5), 0.95) == 5.0
+    # a weight of 3 on the value 1.0 makes it the median of 7 units
+    assert weighted_quantile(values, np.array([1, 3, 1, 1, 1.0]), 0.5) == 2.0
+
+
+def test_cli_runs_month_mode_for_long_horizons(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["run", str(CHECK), "--set", "horizon_s=604800", "--set",
+                 "arrivals.num_users=300", "--out", str(out), "--workers", "1",
+                 "--month-replications", "2"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "month"
+    assert summary["method"]["replications"] == 2
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "report.md", "figures.csv", "strata.csv"} <= names
+    assert "month mode" in (out / "report.md").read_text()
+
+
+def test_cli_refuses_both_modes_and_month_mode_on_a_trace(tmp_path, capsys):
+    assert main(["run", str(CHECK), "--exact", "--month",
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "--exact and --month" in capsys.readouterr().err
+    assert main(["run", str(SCENARIOS / "azure-conv-replay.yaml"), "--month",
+                 "--out", str(tmp_path / "b")]) == 2
+    assert "arrivals.kind: found 'trace'" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
