@@ -41,6 +41,22 @@ def change_frac(first: float, last: float) -> float | None:
     return last / first - 1.0
 
 
+def basket_prices(token_lines: Sequence[dict[str, tuple[float, float]]]
+                  ) -> list[float | None]:
+    """Price per 1M tokens of the first period's token mix at each period's
+    prices: lines map a name to (tokens, USD per 1M tokens)."""
+    basket = {key: quantity for key, (quantity, _) in token_lines[0].items()}
+    tokens = sum(basket.values())
+    found: list[float | None] = []
+    for lines in token_lines:
+        if tokens <= 0 or any(key not in lines for key in basket):
+            found.append(None)
+            continue
+        found.append(sum(quantity * lines[key][1] for key, quantity in basket.items())
+                     / tokens)
+    return found
+
+
 def price_and_bill(usd_per_mtok: Sequence[float | None],
                    inference_usd: Sequence[Decimal | float]) -> dict:
     """How the average price per 1M tokens and the bill changed, first to last

@@ -56,6 +56,7 @@ class PeriodResult:
     spend_by_task_type: dict[str, float]
     compute_multiplier: dict[str, float | None]
     p95_s: dict[str, float | None]
+    token_lines: dict[str, tuple[float, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -159,6 +160,7 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
 
     usage, capacity, tokens, api_usage = Decimal(0), Decimal(0), 0.0, Decimal(0)
     spend: dict[str, float] = {}
+    token_lines: dict[str, tuple[float, float]] = {}
     first = None
     for number, (weekday, weight) in enumerate(days):
         scenario, scale = period_scenario(base, inputs, weekday)
@@ -169,9 +171,12 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
             amount = Decimal(line["exact_amount_usd"])
             if line["unit"] in USAGE_UNITS:
                 usage += amount * share
-                if scenario.backends.get(line["backend"], None) is not None and \
-                        scenario.backends[line["backend"]].kind == "api":
+                if line["unit"] == "tokens":
                     api_usage += amount * share
+                    key = f"{line['backend']}/{line['item']}"
+                    quantity = token_lines.get(key, (0.0, 0.0))[0]
+                    token_lines[key] = (quantity + line["quantity"] * weight,
+                                        line["unit_price_usd"])
             elif number == 0:
                 capacity += amount
         factor = summary["billing_month"]["month_factor"] * weight
@@ -197,7 +202,9 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
         spend_by_task_type={name: value * scale for name, value in spend.items()},
         compute_multiplier={name: entry["compute_multiplier"]
                             for name, entry in summary["task_types"].items()},
-        p95_s=_p95(run, summary), warnings=list(summary["warnings"]))
+        p95_s=_p95(run, summary), warnings=list(summary["warnings"]),
+        token_lines={key: (quantity * scale, price)
+                     for key, (quantity, price) in token_lines.items()})
 
 
 def _p95(run: object, summary: dict) -> dict[str, float | None]:

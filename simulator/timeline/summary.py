@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from simulator.timeline.flip import inference_share, price_and_bill
+from simulator.timeline.flip import basket_prices, inference_share, price_and_bill
 from simulator.timeline.runner import PeriodResult, TimelineResult
 
 CENT = Decimal("0.01")
 PERIOD_COLUMNS = ("period", "month", "inference_usd", "training_usd",
-                  "inference_share_frac", "tokens", "usd_per_mtok", "users",
+                  "inference_share_frac", "tokens", "usd_per_mtok",
+                  "basket_usd_per_mtok", "users",
                   "scale", "simulated_tasks", "p95_s")
 
 
@@ -22,8 +23,8 @@ def timeline_summary(result: TimelineResult) -> dict:
     timeline = result.scenario.timeline
     periods = result.periods
     flip = result.flip_index
-    pair = price_and_bill([p.usd_per_mtok for p in periods],
-                          [p.inference_usd for p in periods])
+    basket = basket_prices([p.token_lines for p in periods]) if periods else []
+    pair = price_and_bill(basket, [p.inference_usd for p in periods])
     return {
         "start": timeline.start, "end": timeline.end, "num_periods": len(periods),
         "day_types": timeline.day_types,
@@ -35,13 +36,15 @@ def timeline_summary(result: TimelineResult) -> dict:
         "price_and_bill_from": _month(periods, pair["first_period"]),
         "price_and_bill_to": _month(periods, pair["last_period"]),
         "years": yearly_budget(periods),
-        "periods": [period_entry(period) for period in periods],
+        "periods": [period_entry(period, price) for period, price in
+                    zip(periods, basket, strict=True)],
         "wall_s": round(result.wall_s, 3),
     }
 
 
-def period_entry(period: PeriodResult) -> dict:
-    """One period as JSON-ready data."""
+def period_entry(period: PeriodResult, basket_usd_per_mtok: float | None) -> dict:
+    """One period as JSON-ready data; `basket_usd_per_mtok` prices the first
+    period's token mix at this period's prices."""
     share = inference_share(period.inference_usd, period.training_usd)
     return {
         "month": period.month,
@@ -50,6 +53,7 @@ def period_entry(period: PeriodResult) -> dict:
         "inference_share_frac": _maybe_round(share),
         "tokens": round(period.tokens),
         "usd_per_mtok": _maybe_round(period.usd_per_mtok),
+        "basket_usd_per_mtok": _maybe_round(basket_usd_per_mtok),
         "output_usd_per_mtok": period.output_prices,
         "users": None if period.users is None else round(period.users, 3),
         "task_shares": {name: round(value, 6) for name, value in
@@ -90,7 +94,8 @@ def period_rows(summary: dict) -> list[list[str]]:
         rows.append([str(number), entry["month"], f"{entry['inference_usd']:.2f}",
                      f"{entry['training_usd']:.2f}",
                      _text(entry["inference_share_frac"]), str(entry["tokens"]),
-                     _text(entry["usd_per_mtok"]), _text(entry["users"]),
+                     _text(entry["usd_per_mtok"]),
+                     _text(entry["basket_usd_per_mtok"]), _text(entry["users"]),
                      _text(entry["scale"]), str(entry["simulated_tasks"]),
                      _text(entry["p95_s"].get("all"))])
     return rows
