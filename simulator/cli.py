@@ -30,6 +30,7 @@ from simulator.scenario.schema import Scenario
 
 EXIT_BAD_INPUT = 2
 PROGRESS_AFTER_S = 2.0
+DEFAULT_WORKERS = 2
 
 def _bad_input_exits_2(command: Callable) -> Callable:
     """Turn a SimulatorError into its lines on stderr and exit code 2."""
@@ -72,6 +73,9 @@ def run(
         "--trace", help="Replay this trace file instead of the scenario's "
         "arrivals.path (a trace-replay scenario only).")] = None,
     log_level: LogOption = "warning",
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Processes simulating a timeline's "
+        "periods at once (results do not depend on it).")] = DEFAULT_WORKERS,
 ) -> None:
     """Run a scenario; print a summary and write the report folder."""
     from simulator.report import check_out_dir, write_report
@@ -80,6 +84,9 @@ def run(
     scenario = load_scenario(scenario_file, overrides or [], seed, trace)
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
+    if scenario.timeline is not None:
+        _run_timeline(scenario, folder, workers)
+        return
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update)
     summary = simulator.summarize(result)
@@ -130,10 +137,62 @@ def prices(
 
 
 @app.command()
+@_bad_input_exits_2
+def serve(
+    scenario_file: Annotated[Path, typer.Argument(help="Timeline scenario YAML.")],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="Port on 127.0.0.1 (0: any free).")] = 8000,
+    log_level: LogOption = "warning",
+) -> None:
+    """Serve a classroom page on 127.0.0.1 with sliders that re-run a timeline."""
+    from simulator.classroom import serve as make_server
+
+    _configure_logging(log_level)
+    try:
+        server = make_server(scenario_file, port)
+    except OSError as exc:
+        raise SimulatorError(f"--port {port}: cannot listen on 127.0.0.1 "
+                             f"({exc.strerror or exc})") from None
+    host, bound = server.server_address[:2]
+    out.print(f"classroom page: http://{host}:{bound}/ (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command()
 def schema() -> None:
     """Print the scenario JSON Schema (for editor completion)."""
     sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2)
                      + "\n")
+
+
+def _run_timeline(scenario: Scenario, folder: Path, workers: int) -> None:
+    """Simulate every period of a timeline; write and summarise its report."""
+    from simulator.report import write_timeline_report
+    from simulator.timeline import run_timeline
+    from simulator.timeline.summary import timeline_run_summary
+
+    with _LazyProgress(scenario.name) as progress:
+        result = run_timeline(scenario, workers=workers, progress=progress.update)
+    summary = timeline_run_summary(result, simulator.__version__)
+    write_timeline_report(summary, folder,
+                          dump_resolved(scenario, simulator.__version__))
+    timeline = summary["timeline"]
+    table = Table(title=f"{scenario.name}: {timeline['start']} to {timeline['end']}")
+    for heading in ("year", "training", "inference", "inference share"):
+        table.add_column(heading, justify="left" if heading == "year" else "right")
+    for year in timeline["years"]:
+        share = year["inference_share_frac"]
+        table.add_row(year["year"], _usd(year["training_usd"]),
+                      _usd(year["inference_usd"]),
+                      "-" if share is None else f"{share:.0%}")
+    out.print(table)
+    out.print(f"Inference Flip: {timeline['flip_period'] or 'none'}")
+    out.print(f"report: {folder}/report.html (simulated in {result.wall_s:.1f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:

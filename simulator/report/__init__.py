@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.errors import SimulatorError
@@ -43,6 +44,21 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
         SimulatorError: `out_dir` is a file, or a non-empty folder that is not
             a flipsim report (it has no summary.json), so it is left alone.
     """
+    return _write_folder(out_dir, lambda staging: write_files(
+        run, summary, staging, resolved_yaml))
+
+
+def write_timeline_report(summary: dict, out_dir: Path, resolved_yaml: str
+                          ) -> list[Path]:
+    """Write a timeline's report (story, charts, periods.csv) into `out_dir`."""
+    from simulator.report.timeline_writer import write_timeline_files
+
+    return _write_folder(out_dir, lambda staging: write_timeline_files(
+        summary, staging, resolved_yaml))
+
+
+def _write_folder(out_dir: Path, write: Callable[[Path], list[str]]) -> list[Path]:
+    """Write files with `write` into a staging folder, then swap it in."""
     started = time.perf_counter()
     out_dir = Path(os.path.abspath(out_dir))  # a name to rename, even for "."
     check_out_dir(out_dir)
@@ -51,7 +67,7 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = _fresh_sibling(out_dir, "tmp", create=True)
-        names = write_files(run, summary, staging, resolved_yaml)
+        names = write(staging)
         _swap_in(staging, out_dir)
     except BaseException as exc:
         if staging is not None:
@@ -86,9 +102,13 @@ def write_files(run: RunResult, summary: dict, directory: Path,
 
 
 def report_file_names() -> set[str]:
-    """Every file name a report folder may hold."""
+    """Every file name a report folder may hold (of a run or a timeline)."""
+    from simulator.report.timeline_document import PERIODS_FILE
+    from simulator.report.timeline_figures import TIMELINE_CHARTS
+
     return {SUMMARY_FILE, SCENARIO_FILE, MARKDOWN_FILE, HTML_FILE, *RECORD_FILES,
-            *(chart.file_name for chart in CHARTS)}
+            *(chart.file_name for chart in CHARTS), PERIODS_FILE,
+            *(chart.file_name for chart in TIMELINE_CHARTS)}
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -168,4 +188,4 @@ def _write_text(path: Path, text: str) -> None:
 
 
 __all__ = ["HTML_FILE", "MARKDOWN_FILE", "check_out_dir", "report_file_names",
-           "write_files", "write_report"]
+           "write_files", "write_report", "write_timeline_report"]

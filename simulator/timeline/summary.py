@@ -115,3 +115,19 @@ def _month(periods: list[PeriodResult], index: int | None) -> str | None:
 
 def _text(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
+
+
+def timeline_run_summary(result: TimelineResult, version: str) -> dict:
+    """The whole summary.json of a timeline run."""
+    from simulator.economics.summary import SCHEMA_VERSION
+
+    scenario = result.scenario
+    return {
+        "schema_version": SCHEMA_VERSION, "flipsim_version": version,
+        "scenario": {"name": scenario.name,
+                     "description": " ".join(scenario.description.split()),
+                     "seed": scenario.seed, "horizon_s": scenario.horizon_s,
+                     "start_weekday": scenario.start_weekday,
+                     "baseline_task_type": scenario.baseline_task_type},
+        "timeline": timeline_summary(result),
+    }
