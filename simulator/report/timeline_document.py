@@ -165,7 +165,8 @@ def _method(timeline: dict, scenario: dict) -> str:
     kinds = timeline["day_types"].replace("_", " and ")
     text = (f"Each month ran as representative simulated days ({kinds}) with its "
             f"own seed, derived from seed {scenario['seed']} by the month's "
-            f"name. At most about {timeline['sample_tasks_per_day']:,.0f} tasks a day were simulated; a larger population was scaled down to "
+            f"name. At most about {timeline['sample_tasks_per_day']:,.0f} tasks a "
+            "day were simulated; a larger population was scaled down to "
             f"that sample and its bill multiplied back up (by up to "
             f"{largest:,.0f}x here). A representative day leaves out day-to-day "
             f"variation inside a month, and queues start empty each month.")
