@@ -36,6 +36,8 @@ SECONDS_PER_DAY = 86_400
 USAGE_UNITS = ("tokens", "calls")  # bill lines that scale with traffic
 PRICE_QUANTUM = Decimal("0.000001")  # USD per 1M tokens: six decimals
 MAX_SEED = 2**63 - 1
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                 "sunday")
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,28 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
         p95_s=_p95(run, summary), warnings=list(summary["warnings"]),
         token_lines={key: (quantity * scale, price)
                      for key, (quantity, price) in token_lines.items()})
+
+
+def representative_days_usd(base: Scenario, weekdays: list[int]) -> Decimal:
+    """Bill of the given days (weekday numbers, Monday 0) estimated from one
+    simulated weekday and one simulated Saturday, each scaled by the weekly
+    profile's weight of every day it stands for; one day each as in the base
+    scenario but for its weekday (horizon_s should be one day)."""
+    weights = base.arrivals.weekly_profile or [1.0] * 7
+    first_weekday = WEEKDAY_NAMES.index(base.start_weekday)
+    simulated = {"weekday": first_weekday if first_weekday < 5 else 2, "weekend": 5}
+    bills = {}
+    for kind, position in simulated.items():
+        scenario = base.model_copy(update={"start_weekday": WEEKDAY_NAMES[position]})
+        summary = simulator.summarize(simulator.simulate(scenario))
+        bills[kind] = (Decimal(summary["bill"]["exact_total_usd"]),
+                       weights[position])
+    total = Decimal(0)
+    for position in weekdays:
+        bill, weight = bills["weekday" if position < 5 else "weekend"]
+        if weight > 0:
+            total += bill * Decimal(repr(weights[position] / weight))
+    return total
 
 
 def _p95(run: object, summary: dict) -> dict[str, float | None]:
