@@ -125,7 +125,20 @@ def _flip_story(timeline: dict) -> str:
             f"spent more on running AI ({_money(period['inference_usd'])} of "
             f"inference) than on training it ({_money(period['training_usd'])}) "
             "for the first time. That month is the Inference Flip, marked on the "
-            "chart.")
+            "chart." + _after_flip(timeline["periods"], flip))
+
+
+def _after_flip(periods: list[dict], flip: int) -> str:
+    """A sentence when inference fell back below training after the Flip."""
+    below = [i for i in range(flip + 1, len(periods))
+             if periods[i]["inference_usd"] <= periods[i]["training_usd"]]
+    if not below:
+        return " Inference stayed ahead from then on."
+    text = (f" Inference fell back below training in {periods[below[0]]['month']}"
+            "")
+    if below[-1] + 1 < len(periods):
+        return text + f" and passed it for good in {periods[below[-1] + 1]['month']}."
+    return text + " and was still behind at the end."
 
 
 def _share_story(timeline: dict) -> str:
