@@ -11,6 +11,7 @@ import datetime
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from simulator.scenario.schema import Scenario
 
 EXIT_BAD_INPUT = 2
 PROGRESS_AFTER_S = 2.0
+DEFAULT_WORKERS = os.cpu_count() or 1
+
 
 def _bad_input_exits_2(command: Callable) -> Callable:
     """Turn a SimulatorError into its lines on stderr and exit code 2."""
@@ -81,9 +84,10 @@ def run(
     month_replications: Annotated[int, typer.Option(
         "--month-replications", min=2, max=100,
         help="Month mode: runs of every window, each with its own seed.")] = 4,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", min=1, max=256,
-        help="Month mode: worker processes (default: one per core).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Processes simulating a timeline's "
+        "periods or month mode's windows at once (results do not depend on "
+        "it).")] = DEFAULT_WORKERS,
 ) -> None:
     """Run a scenario; print a summary and write the report folder.
 
@@ -98,6 +102,9 @@ def run(
     scenario = load_scenario(scenario_file, overrides or [], seed, trace)
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
+    if scenario.timeline is not None:
+        _run_timeline(scenario, folder, workers)
+        return
     if month or (not exact and _wants_month_mode(scenario)):
         return _run_month(scenario, folder, month_replications, workers)
     with _LazyProgress(scenario.name) as progress:
@@ -122,16 +129,13 @@ def _wants_month_mode(scenario: Scenario) -> bool:
 
 
 def _run_month(scenario: Scenario, folder: Path, replications: int,
-               workers: int | None) -> None:
+               workers: int) -> None:
     """Month mode: estimate, print the headline figures, write the report."""
-    import os
-
     from simulator.month import check_month_mode, estimate_month
     from simulator.report import write_folder
     from simulator.report.month import interval_text, write_month_files
 
     check_month_mode(scenario)
-    workers = workers or os.cpu_count() or 1
     err.print(f"month mode: {scenario.horizon_s / 86_400:g} days estimated from "
               f"sampled windows x {replications} replications on {workers} "
               "process(es) (--exact simulates every call)", highlight=False)
@@ -200,10 +204,62 @@ def prices(
 
 
 @app.command()
+@_bad_input_exits_2
+def serve(
+    scenario_file: Annotated[Path, typer.Argument(help="Timeline scenario YAML.")],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="Port on 127.0.0.1 (0: any free).")] = 8000,
+    log_level: LogOption = "warning",
+) -> None:
+    """Serve a classroom page on 127.0.0.1 with sliders that re-run a timeline."""
+    from simulator.classroom import serve as make_server
+
+    _configure_logging(log_level)
+    try:
+        server = make_server(scenario_file, port)
+    except OSError as exc:
+        raise SimulatorError(f"--port {port}: cannot listen on 127.0.0.1 "
+                             f"({exc.strerror or exc})") from None
+    host, bound = server.server_address[:2]
+    out.print(f"classroom page: http://{host}:{bound}/ (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command()
 def schema() -> None:
     """Print the scenario JSON Schema (for editor completion)."""
     sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2)
                      + "\n")
+
+
+def _run_timeline(scenario: Scenario, folder: Path, workers: int) -> None:
+    """Simulate every period of a timeline; write and summarise its report."""
+    from simulator.report import write_timeline_report
+    from simulator.timeline import run_timeline
+    from simulator.timeline.summary import timeline_run_summary
+
+    with _LazyProgress(scenario.name) as progress:
+        result = run_timeline(scenario, workers=workers, progress=progress.update)
+    summary = timeline_run_summary(result, simulator.__version__)
+    write_timeline_report(summary, folder,
+                          dump_resolved(scenario, simulator.__version__))
+    timeline = summary["timeline"]
+    table = Table(title=f"{scenario.name}: {timeline['start']} to {timeline['end']}")
+    for heading in ("year", "training", "inference", "inference share"):
+        table.add_column(heading, justify="left" if heading == "year" else "right")
+    for year in timeline["years"]:
+        share = year["inference_share_frac"]
+        table.add_row(year["year"], _usd(year["training_usd"]),
+                      _usd(year["inference_usd"]),
+                      "-" if share is None else f"{share:.0%}")
+    out.print(table)
+    out.print(f"Inference Flip: {timeline['flip_period'] or 'none'}")
+    out.print(f"report: {folder}/report.html (simulated in {result.wall_s:.1f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,15 @@ def write_report(run: RunResult, summary: dict, out_dir: Path,
         run, summary, staging, resolved_yaml))
 
 
+def write_timeline_report(summary: dict, out_dir: Path, resolved_yaml: str
+                          ) -> list[Path]:
+    """Write a timeline's report (story, charts, periods.csv) into `out_dir`."""
+    from simulator.report.timeline_writer import write_timeline_files
+
+    return write_folder(out_dir, lambda staging: write_timeline_files(
+        summary, staging, resolved_yaml))
+
+
 def write_folder(out_dir: Path, write_into: Callable[[Path], list[str]]
                  ) -> list[Path]:
     """Let `write_into` fill a fresh staging folder, then swap it in for
@@ -95,11 +104,15 @@ def write_files(run: RunResult, summary: dict, directory: Path,
 
 
 def report_file_names() -> set[str]:
-    """Every file name a report folder may hold."""
+    """Every file name a report folder may hold (of a run, a month-mode run or
+    a timeline)."""
     from simulator.report.month import MONTH_FILES
+    from simulator.report.timeline_document import PERIODS_FILE
+    from simulator.report.timeline_figures import TIMELINE_CHARTS
 
     return {SUMMARY_FILE, SCENARIO_FILE, MARKDOWN_FILE, HTML_FILE, *RECORD_FILES,
-            *(chart.file_name for chart in CHARTS), *MONTH_FILES}
+            *(chart.file_name for chart in CHARTS), PERIODS_FILE,
+            *(chart.file_name for chart in TIMELINE_CHARTS), *MONTH_FILES}
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -179,4 +192,4 @@ def _write_text(path: Path, text: str) -> None:
 
 
 __all__ = ["HTML_FILE", "MARKDOWN_FILE", "check_out_dir", "report_file_names",
-           "write_files", "write_report"]
+           "write_files", "write_report", "write_timeline_report"]

@@ -5,6 +5,8 @@ The HTML fetches nothing: charts are inline base64 PNGs, the CSS is inline
 and uses the reader's system fonts; tables scroll sideways on narrow screens
 and print in full. Every text cell is escaped (html.escape, or Markdown
 backslash escapes), never trusted as markup.
+Type grows on wide screens (a projector) and shrinks on a phone; print CSS
+keeps figures and tables whole on a page.
 Limitations: the HTML has no navigation or interactive charts.
 """
 
@@ -24,7 +26,8 @@ _MD_SPECIAL = re.compile(
 _CSS = """
 :root { color-scheme: light; }
 body { margin: 0; color: #1b1f24; background: #fff;
-  font: 17px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+  font: 18px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+p { max-width: 46rem; }
 main { max-width: 64rem; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
 h1 { font-size: 1.9rem; line-height: 1.2; margin: 1rem 0; }
 h2 { font-size: 1.45rem; margin: 2.2rem 0 .6rem; padding-bottom: .2rem;
@@ -40,9 +43,15 @@ tfoot td { font-weight: 700; border-top: 2px solid #57606a; }
 figure { margin: 1.2rem 0 1.8rem; }
 img { display: block; max-width: 100%; height: auto; }
 figcaption { color: #57606a; font-size: .9rem; margin-top: .3rem; }
-@media (max-width: 40rem) { body { font-size: 15px; } main { padding: .6rem; } }
+@media (min-width: 90rem) { body { font-size: 21px; } main { max-width: 72rem; } }
+@media (max-width: 40rem) { body { font-size: 16px; } main { padding: .6rem; }
+  h1 { font-size: 1.5rem; } }
 @media print {
+  @page { margin: 15mm; }
+  body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
+  h2 { break-after: avoid; }
+  p { orphans: 3; widows: 3; }
   .table-wrap { overflow: visible; }
   table, figure { break-inside: avoid; }
   a { color: inherit; }

@@ -22,6 +22,7 @@ from simulator.scenario.base import MAX_VALUE, Count, Dist, Money, Real, StrictM
 from simulator.scenario.gpu import CloudGpuBackend, OnPremBackend
 from simulator.scenario.prices import TokenPrices
 from simulator.scenario.references import reference_problems
+from simulator.scenario.timeline import Timeline, timeline_problems
 from simulator.scenario.workflow import TaskType
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -318,6 +319,9 @@ class Scenario(StrictModel):
     task_types: dict[str, TaskType] = Field(
         min_length=1, description="Task types by name."
     )
+    timeline: Timeline | None = Field(
+        None, description="Monthly periods whose inputs change by rule (prices, "
+        "users, task mix, owned capacity, training spend); omitted: one run.")
 
     @field_validator("name")
     @classmethod
@@ -374,6 +378,16 @@ class Scenario(StrictModel):
             raise ValueError(
                 f"arrivals and horizon_s: {expected:,.0f} tasks expected; at most "
                 f"{MAX_EXPECTED_TASKS:,} per run (shorten horizon_s or lower the rate)")
+        return self
+
+    @model_validator(mode="after")
+    def _timeline_references(self) -> Scenario:
+        if self.timeline is not None:
+            problems = timeline_problems(self.timeline, self.backends,
+                                         self.task_types,
+                                         self.arrivals.kind)
+            if problems:
+                raise ValueError("\n".join(problems))
         return self
 
     @model_validator(mode="after")
