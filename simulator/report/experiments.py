@@ -19,11 +19,14 @@ from typing import Any
 import pandas as pd
 
 from simulator.errors import SimulatorError
-from simulator.experiment.headline import HEADLINE, HEADLINE_LABELS
+from simulator.experiment.headline import HEADLINE_LABELS
 from simulator.experiment.store import POINTS_FILE
 from simulator.experiment.tables import measured_metrics
 
 MARKER_FILE = "experiment.json"
+CHART_METRICS = ("monthly_bill_usd", "usd_per_task", "p50_task_latency_s",
+                 "p95_task_latency_s", "p99_task_latency_s", "gpu_utilisation_frac",
+                 "mean_gpu_wait_s", "mean_tool_wait_s")
 
 
 def prepare_folder(folder: Path, kind: str, description: dict[str, Any]) -> None:
@@ -56,7 +59,7 @@ def write_sweep(result: Any, folder: Path) -> list[Path]:
 
     written = _tables(folder, {"results": result.table, "summary": result.summary})
     written.append(_parquet(result.table, folder / "results.parquet"))
-    metrics = measured_metrics(result.table, HEADLINE)
+    metrics = measured_metrics(result.table, CHART_METRICS)
     charts = []
     for field in result.params:
         others = [p for p in result.params if p != field]
@@ -225,7 +228,7 @@ def _parquet(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def _atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
