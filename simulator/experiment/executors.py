@@ -98,6 +98,8 @@ def _on_dask(points: list[Point], dask: Any, workers: int | None
     except ImportError:  # pragma: no cover - a dependency
         raise SimulatorError("--dask: the dask[distributed] package is not "
                              "installed") from None
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # quiet by default
     cluster = None
     if isinstance(dask, Client):
         client, own_client = dask, False
