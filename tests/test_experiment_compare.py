@@ -121,6 +121,11 @@ def test_sensitivity_inputs_found_in_the_scenario(tmp_path):
     assert inputs["agent: loop iterations at workflow.1"].high == (
         'task_types.agent.workflow.1.loop.iterations={"dist": "uniform", '
         '"low": 1.25, "high": 10.0}',)
+    empirical = find_inputs({"task_types": {"t": {"workflow": [{"loop": {
+        "iterations": {"dist": "empirical", "values": [0, 2], "weights": [1, 3]},
+        "steps": []}}]}}}, 0.5)[0]
+    assert empirical.high == ('task_types.t.workflow.0.loop.iterations={"dist": '
+                              '"empirical", "values": [0.0, 3.0], "weights": [1, 3]}',)
 
 
 def test_sensitivity_ranks_swings(tmp_path):

@@ -37,7 +37,7 @@ from simulator.scenario.load import apply_overrides
 
 DEFAULT_METRICS = ("monthly_bill_usd", "p95_task_latency_s")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "reasoning_tokens", "result_tokens")
-DIST_SCALED = ("value", "low", "high", "mean", "median", "p90")
+DIST_SCALED = ("value", "values", "low", "high", "mean", "median", "p90")
 BASE_NAME = "base"
 
 

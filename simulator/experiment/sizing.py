@@ -11,7 +11,10 @@ Cost is the mean of `cost_metric` (default the monthly bill); the answer is
 the cheapest configuration that meets the target.
 Limitations: bisection trusts monotonicity: a metric that is not monotone in
 the searched value (or an unlucky replication set) can skip a smaller value
-that would pass; a run whose metric has no value (an unstable pool) fails.
+that would pass; along the searched dimension the smallest passing value is
+taken as the cheapest, so a cost that falls as the value grows (owned
+replicas replacing rented spill-over) is compared only across enumerated
+dimensions; a run whose metric has no value (an unstable pool) fails.
 """
 
 from __future__ import annotations

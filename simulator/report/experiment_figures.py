@@ -72,17 +72,18 @@ def tornado_figure(swings: pd.DataFrame, metrics: list[str], path: Path) -> None
         y = np.arange(len(rows))
         low = rows["at_low"].to_numpy() - base
         high = rows["at_high"].to_numpy() - base
-        axis.barh(y, np.nan_to_num(low), left=base, color="#4c72b0",
-                  label="input at low")
-        axis.barh(y, np.nan_to_num(high), left=base, color="#dd8452",
-                  label="input at high")
+        axis.barh(y - 0.2, np.nan_to_num(low), height=0.4, left=base,
+                  color="#4c72b0", label="input at low")
+        axis.barh(y + 0.2, np.nan_to_num(high), height=0.4, left=base,
+                  color="#dd8452", label="input at high")
         axis.axvline(base, color="black", linewidth=1)
         axis.set_yticks(y, [f"{n} ({lo} / {hi})" for n, lo, hi in zip(
             rows["input"], rows["low_value"], rows["high_value"], strict=True)],
                         fontsize=8)
         axis.set_xlabel(HEADLINE_LABELS.get(metric, metric))
         axis.legend(fontsize=7, loc="lower right")
-        axis.set_title(f"{HEADLINE_LABELS.get(metric, metric)}: base {base:,.4g}",
+        shown = f"{base:,.2f}" if abs(base) >= 1 else f"{base:.4g}"
+        axis.set_title(f"{HEADLINE_LABELS.get(metric, metric)}: base {shown}",
                        fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
