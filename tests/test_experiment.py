@@ -220,3 +220,41 @@ def test_store_lines_are_json_with_keys(tmp_path):
     assert len(record["key"]) == 24
     assert "monthly_bill_usd" in record["figures"]
     assert read_base(path).name == "pool"
+
+
+def test_sweep_killed_mid_run_finishes_only_the_rest(tmp_path):
+    """SIGKILL a sweep after a few points; the rerun runs only the others."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = {**POOL, "horizon_s": 1500}
+    path = write_scenario(tmp_path, data)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "simulator", "sweep", str(path), "--grid",
+            "tools.search.concurrency=3,4,5,6", "--grid",
+            "arrivals.rate_per_s=1.0,1.5,2.0", "-r", "2", "--workers", "1",
+            "--out", str(out)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    store = out / POINTS_FILE
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if store.exists() and len(store.read_bytes().splitlines()) >= 3:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    kept = sum(1 for line in store.read_text().splitlines() if line.endswith("}"))
+    assert 3 <= kept < 24
+    assert not (out / "results.csv").exists()
+
+    spec = SweepSpec(path, {"tools.search.concurrency": [3, 4, 5, 6],
+                            "arrivals.rate_per_s": [1.0, 1.5, 2.0]}, replications=2)
+    resumed = run_sweep(spec, workers=2, out_dir=out)
+    assert (resumed.stats.ran, resumed.stats.reused) == (24 - kept, kept)
+    assert len(resumed.table) == 24
+    assert (resumed.table["error"] == "").all()
