@@ -389,7 +389,9 @@ def sweep(
         "--replications", "-r", min=1, max=10_000, help="Runs per point.")] = None,
     seed: SeedOption = None,
     overrides: SetOption = None,
-    confidence: ConfidenceOption = 0.95,
+    confidence: Annotated[float | None, typer.Option(
+        "--confidence", min=0.5, max=0.999,
+        help="Level of the t-intervals (default 0.95).")] = None,
     workers: WorkersOption = None,
     dask: DaskOption = None,
     out_dir: OutOption = None,
@@ -420,7 +422,7 @@ def sweep(
         replications=replications or spec.replications,
         overrides=(*spec.overrides, *(overrides or [])),
         seed=seed if seed is not None else spec.seed,
-        confidence=confidence if spec_file is None else spec.confidence)
+        confidence=confidence if confidence is not None else spec.confidence)
     if not spec.grid and not spec.random:
         raise SimulatorError("sweep: give at least one --grid path=v1,v2 or "
                              "--random N with --range path=lo..hi")
