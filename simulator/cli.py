@@ -384,7 +384,10 @@ def sweep(
         "--range ranges.")] = 0,
     spec_file: Annotated[Path | None, typer.Option(
         "--spec", help="A sweep spec YAML (scenario, grid, ranges, random, "
-        "replications, seed, set).")] = None,
+        "replications, seed, set, target).")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="metric<=value (or <, >=, >): mark the points whose "
+        "interval meets it.")] = None,
     replications: Annotated[int | None, typer.Option(
         "--replications", "-r", min=1, max=10_000, help="Runs per point.")] = None,
     seed: SeedOption = None,
@@ -422,7 +425,12 @@ def sweep(
         replications=replications or spec.replications,
         overrides=(*spec.overrides, *(overrides or [])),
         seed=seed if seed is not None else spec.seed,
-        confidence=confidence if confidence is not None else spec.confidence)
+        confidence=confidence if confidence is not None else spec.confidence,
+        target=target or spec.target)
+    if spec.target is not None:
+        from simulator.experiment.sizing import parse_target
+
+        parse_target(spec.target)
     if not spec.grid and not spec.random:
         raise SimulatorError("sweep: give at least one --grid path=v1,v2 or "
                              "--random N with --range path=lo..hi")
@@ -542,14 +550,16 @@ def _print_sweep(result: object) -> None:
                                               "mean_tool_wait_s"))
     table = Table(title=f"sweep: {len(result.summary)} points x "
                   f"{result.spec.replications} replications (mean ± half-width)")
-    for heading in [*result.params, *metrics]:
+    marks = "meets_target" in result.summary
+    for heading in [*result.params, *metrics, *(["meets target"] if marks else [])]:
         table.add_column(heading, justify="right", overflow="fold")
     for _, row in result.summary.iterrows():
         table.add_row(*[str(row[p]) for p in result.params],
                       *[_figure(row[f"{m}_mean"]) + (
                           "" if row[f"{m}_half_width"] != row[f"{m}_half_width"]
                           else f" ± {_figure(row[f'{m}_half_width'])}")
-                        for m in metrics])
+                        for m in metrics],
+                      *([("yes" if row["meets_target"] else "no")] if marks else []))
     out.print(table)
 
 

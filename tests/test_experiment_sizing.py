@@ -131,10 +131,13 @@ def test_cli_spec_file_and_replications(tmp_path):
     path = write_scenario(tmp_path, POOL)
     spec = tmp_path / "sweep.yaml"
     spec.write_text("scenario: pool.yaml\ngrid:\n  tools.search.concurrency: [2, 4]\n"
-                    "replications: 2\nset: [horizon_s=300]\n", encoding="utf-8")
+                    "replications: 2\nset: [horizon_s=300]\n"
+                    "target: mean_tool_wait_s<=2\n", encoding="utf-8")
     assert cli.main(["sweep", "--spec", str(spec), "--workers", "1",
                      "--out", str(tmp_path / "s")]) == 0
     assert len(pd.read_csv(tmp_path / "s" / "results.csv")) == 4
+    marked = pd.read_csv(tmp_path / "s" / "summary.csv")
+    assert marked["meets_target"].tolist() == [False, True]
     assert cli.main(["run", str(path), "--replications", "3", "--workers", "1",
                      "--out", str(tmp_path / "r")]) == 0
     summary = pd.read_csv(tmp_path / "r" / "replications_summary.csv")

@@ -50,9 +50,8 @@ def run_points(points: list[Point], workers: int | None = None,
         if point.key not in done:
             todo.setdefault(point.key, point)
     total = len(todo)
-    if progress is not None:
-        progress(0, total)
 
+    # Progress starts with the first result, after the worker processes fork.
     for count, record in enumerate(_execute(list(todo.values()), workers, dask),
                                    start=1):
         done[record["key"]] = record

@@ -11,6 +11,7 @@ random: 8
 replications: 3
 seed: 7
 confidence: 0.95
+target: p95_task_latency_s<=30                     # marks points meeting it
 ```
 """
 
@@ -44,6 +45,8 @@ class SweepFile(StrictModel):
     replications: int = Field(1, ge=1, le=10_000, description="Runs per point.")
     seed: int | None = Field(None, ge=0, description="Base seed of replications.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Interval level.")
+    target: str | None = Field(None, description=(
+        "metric<=value (or <, >=, >): marks the points whose interval meets it."))
 
 
 def read_spec(path: Path) -> SweepSpec:
@@ -64,4 +67,5 @@ def read_spec(path: Path) -> SweepSpec:
     scenario = (path.parent / spec.scenario) if not Path(spec.scenario).is_absolute() \
         else Path(spec.scenario)
     return SweepSpec(scenario, dict(spec.grid), ranges, spec.random,
-                     spec.replications, tuple(spec.set), spec.seed, spec.confidence)
+                     spec.replications, tuple(spec.set), spec.seed, spec.confidence,
+                     spec.target)

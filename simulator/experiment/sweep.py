@@ -52,6 +52,7 @@ class SweepSpec:
     overrides: tuple[str, ...] = ()
     seed: int | None = None
     confidence: float = 0.95
+    target: str | None = None
 
 
 @dataclass
@@ -180,8 +181,21 @@ def run_sweep(spec: SweepSpec, workers: int | None = None, dask: Any = None,
     store = PointStore(out_dir) if out_dir is not None else None
     records, stats = run_points(points, workers, dask, store, progress)
     table = results_table(records, params)
-    summary = interval_table(table, ["label", *params], list(HEADLINE),
-                             spec.confidence)
+    metrics = list(HEADLINE)
+    target = None
+    if spec.target is not None:
+        from simulator.experiment.sizing import parse_target
+
+        target = parse_target(spec.target)
+        if target.metric not in table:
+            raise SimulatorError(f"target: no metric {target.metric!r} in the results")
+        metrics += [target.metric] if target.metric not in metrics else []
+    summary = interval_table(table, ["label", *params], metrics, spec.confidence)
+    if target is not None:
+        summary["meets_target"] = [
+            target.met_by(row[f"{target.metric}_mean"],
+                          row[f"{target.metric}_half_width"])
+            for _, row in summary.iterrows()]
     return SweepResult(table, summary, params, stats, spec)
 
 

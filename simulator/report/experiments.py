@@ -70,6 +70,8 @@ def write_sweep(result: Any, folder: Path) -> list[Path]:
     lines = [f"# Sweep of {result.spec.scenario}", "",
              f"{len(result.summary)} points x {result.spec.replications} "
              f"replications; means with {result.spec.confidence:.0%} t-intervals.",
+             *([f"Target: {result.spec.target} (at the far end of the interval)."]
+               if result.spec.target else []),
              "", *_summary_markdown(result.summary, ["label"], metrics), "",
              *[f"![{c}]({c})" for c in charts], ""]
     written.append(_write_text(folder / "sweep.md", "\n".join(lines)))
@@ -198,9 +200,12 @@ def write_replications(table: pd.DataFrame, summary: pd.DataFrame,
 
 def _summary_markdown(summary: pd.DataFrame, keys: list[str], metrics: list[str]
                       ) -> list[str]:
-    headers = [*keys, *[_label(m) for m in metrics]]
+    marks = "meets_target" in summary
+    headers = [*keys, *[_label(m) for m in metrics], *(["meets target"] if marks
+                                                       else [])]
     rows = [[*[str(r[k]) for k in keys],
-             *[_pm(r[f"{m}_mean"], r[f"{m}_half_width"]) for m in metrics]]
+             *[_pm(r[f"{m}_mean"], r[f"{m}_half_width"]) for m in metrics],
+             *([("yes" if r["meets_target"] else "no")] if marks else [])]
             for _, r in summary.iterrows()]
     return _markdown_table(headers, rows)
 
