@@ -40,5 +40,18 @@ def summarize(run: RunResult) -> dict:
     return build(run, __version__)
 
 
-__all__ = ["ScenarioError", "SimulatorError", "__version__", "load_scenario",
-           "simulate", "summarize"]
+_EXPERIMENTS = ("replicate", "compare", "sweep", "size", "sensitivity")
+
+
+def __getattr__(name: str) -> object:
+    """The experiment functions, imported from simulator.experiment.api on use."""
+    if name in _EXPERIMENTS:
+        from simulator.experiment import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+
+
+__all__ = ["ScenarioError", "SimulatorError", "__version__", "compare",
+           "load_scenario", "replicate", "sensitivity", "simulate", "size",
+           "summarize", "sweep"]
