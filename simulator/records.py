@@ -65,10 +65,9 @@ class Records:
 
     def arrays(self, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
         """The columns as numpy arrays (int64 unless `dtypes` says otherwise)."""
-        columns = list(zip(*self.rows, strict=True)) if self.rows else [
-            ()] * len(self.names)
-        return {name: np.asarray(values, dtype=dtypes.get(name, "int64"))
-                for name, values in zip(self.names, columns, strict=True)}
+        layout = np.dtype([(name, dtypes.get(name, "int64")) for name in self.names])
+        table = np.array(self.rows, dtype=layout)
+        return {name: np.ascontiguousarray(table[name]) for name in self.names}
 
 
 CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",
