@@ -415,6 +415,11 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
         raise SimulatorError("--trace: not available with --replications; set "
                              "arrivals.path with --set instead")
     scenario = load_scenario(scenario_file, overrides, seed)
+    if scenario.timeline is not None or _wants_month_mode(scenario):
+        raise SimulatorError(
+            f"--replications {replications}: runs every call of every replication; "
+            "a timeline or a horizon of a week or more already reports intervals "
+            "(month mode: --month-replications), or shorten horizon_s with --set")
     folder = out_dir or Path("reports") / f"{scenario.name}-replications"
     prepare_folder(folder, "replications", {"scenario": str(scenario_file),
                                             "overrides": overrides})

@@ -66,6 +66,9 @@ class Point:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+MAX_EXPERIMENT_HORIZON_S = 7 * 86_400 - 1
+
+
 def read_base(path: str | Path) -> BaseScenario:
     """Read a scenario file as a mapping (validated later, per point).
 
@@ -93,7 +96,17 @@ def build_scenario(base: BaseScenario, overrides: tuple[str, ...] | list[str],
     data = apply_overrides(copy.deepcopy(base.data), list(overrides))
     if seed is not None:
         data["seed"] = seed
-    return scenario_from_dict(data, source=base.source)
+    scenario = scenario_from_dict(data, source=base.source)
+    if scenario.timeline is not None:
+        raise ScenarioError(f"{base.source}: timeline: experiments run one "
+                            "horizon; run a timeline with `flipsim run`")
+    if scenario.horizon_s > MAX_EXPERIMENT_HORIZON_S:
+        raise ScenarioError(
+            f"horizon_s: found {scenario.horizon_s:g}; experiments simulate every "
+            f"call of every point, so at most {MAX_EXPERIMENT_HORIZON_S:g} (a "
+            "week minus a second, below month mode); set a shorter horizon_s "
+            "with --set")
+    return scenario
 
 
 def replication_seeds(base_seed: int, count: int) -> list[int]:
