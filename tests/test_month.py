@@ -104,3 +104,14 @@ def test_cli_refuses_both_modes_and_month_mode_on_a_trace(tmp_path, capsys):
                  "--out", str(tmp_path / "b")]) == 2
     assert "arrivals.kind: found 'trace'" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_experiments_refuse_month_long_horizons(tmp_path, capsys):
+    month = str(SCENARIOS / "enterprise-month.yaml")
+    assert main(["run", month, "--replications", "3",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--month-replications" in capsys.readouterr().err
+    assert main(["sweep", month, "--grid", "tools.sandbox.concurrency=30,40",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert "horizon_s: found 2.592e+06" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
