@@ -34,15 +34,43 @@ PROGRESS_AFTER_S = 2.0
 DEFAULT_WORKERS = os.cpu_count() or 1
 
 
+_FRESH_FOLDERS: list[Path] = []
+"""Experiment folders this command created; removed again if it fails on bad
+input while they hold nothing but their marker file."""
+
+
+def _prepare_folder(folder: Path, kind: str, description: dict) -> None:
+    """Create (or reopen) an experiment folder, remembering a new one."""
+    from simulator.report.experiments import prepare_folder
+
+    existed = folder.exists()
+    prepare_folder(folder, kind, description)
+    if not existed:
+        _FRESH_FOLDERS.append(folder)
+
+
+def _remove_fresh_folders() -> None:
+    import shutil
+
+    from simulator.report.experiments import MARKER_FILE
+
+    for folder in _FRESH_FOLDERS:
+        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {MARKER_FILE}:
+            shutil.rmtree(folder, ignore_errors=True)
+    _FRESH_FOLDERS.clear()
+
+
 def _bad_input_exits_2(command: Callable) -> Callable:
     """Turn a SimulatorError into its lines on stderr and exit code 2."""
 
     @functools.wraps(command)
     def wrapper(*args: object, **kwargs: object) -> object:
         """The command, with bad input turned into exit code 2."""
+        _FRESH_FOLDERS.clear()
         try:
             return command(*args, **kwargs)
         except SimulatorError as exc:
+            _remove_fresh_folders()
             for line in str(exc).splitlines():
                 err.print(line, markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -409,7 +437,7 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
                       workers: int | None, dask: str | None,
                       confidence: float) -> None:
     from simulator.experiment.api import replicate
-    from simulator.report.experiments import prepare_folder, write_replications
+    from simulator.report.experiments import write_replications
 
     if trace is not None:
         raise SimulatorError("--trace: not available with --replications; set "
@@ -421,7 +449,7 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
             "a timeline or a horizon of a week or more already reports intervals "
             "(month mode: --month-replications), or shorten horizon_s with --set")
     folder = out_dir or Path("reports") / f"{scenario.name}-replications"
-    prepare_folder(folder, "replications", {"scenario": str(scenario_file),
+    _prepare_folder(folder, "replications", {"scenario": str(scenario_file),
                                             "overrides": overrides})
     with _ExperimentProgress("replications") as progress:
         result = replicate(scenario_file, replications, overrides, seed, confidence,
@@ -469,7 +497,6 @@ def compare(
     from simulator.experiment.api import compare as run_comparison
     from simulator.report.experiments import (
         comparison_markdown,
-        prepare_folder,
         write_comparison,
     )
 
@@ -481,7 +508,7 @@ def compare(
         load_scenario(path, overrides or [])
     names = "-vs-".join(p.stem for p in scenario_files[:2])
     folder = out_dir or Path("reports") / f"compare-{names}"
-    prepare_folder(folder, "compare", {"scenarios": [str(p) for p in scenario_files],
+    _prepare_folder(folder, "compare", {"scenarios": [str(p) for p in scenario_files],
                                        "variants": variants or []})
     with _ExperimentProgress("compare") as progress:
         result = run_comparison(*scenario_files, variants=variants,
@@ -539,7 +566,7 @@ def sweep(
         parse_ranges,
         run_sweep,
     )
-    from simulator.report.experiments import prepare_folder, write_sweep
+    from simulator.report.experiments import write_sweep
 
     _configure_logging(log_level)
     spec = read_spec(spec_file) if spec_file is not None else None
@@ -567,7 +594,7 @@ def sweep(
         raise SimulatorError("--random: give the ranges with --range path=lo..hi")
     scenario = load_scenario(spec.scenario, list(spec.overrides))
     folder = out_dir or Path("reports") / f"{scenario.name}-sweep"
-    prepare_folder(folder, "sweep", {"spec": dataclasses.asdict(spec)})
+    _prepare_folder(folder, "sweep", {"spec": dataclasses.asdict(spec)})
     with _ExperimentProgress("sweep") as progress:
         result = run_sweep(spec, workers, dask, folder, progress.update)
     written = write_sweep(result, folder)
@@ -601,12 +628,12 @@ def sensitivity(
 ) -> None:
     """Tornado: each uncertain input moved low and high, ranked by its effect."""
     from simulator.experiment.api import sensitivity as run_sensitivity
-    from simulator.report.experiments import prepare_folder, write_sensitivity
+    from simulator.report.experiments import write_sensitivity
 
     _configure_logging(log_level)
     scenario = load_scenario(scenario_file, overrides or [])
     folder = out_dir or Path("reports") / f"{scenario.name}-sensitivity"
-    prepare_folder(folder, "sensitivity", {"scenario": str(scenario_file),
+    _prepare_folder(folder, "sensitivity", {"scenario": str(scenario_file),
                                            "params": params or [], "delta": delta})
     with _ExperimentProgress("sensitivity") as progress:
         result = run_sensitivity(scenario_file, params, delta, metrics, replications,
@@ -650,14 +677,14 @@ def size(
     """The cheapest configuration meeting a target, with stated confidence."""
     from simulator.experiment.api import size as run_size
     from simulator.experiment.sizing import parse_dimension, parse_target
-    from simulator.report.experiments import prepare_folder, sizing_lines, write_sizing
+    from simulator.report.experiments import sizing_lines, write_sizing
 
     _configure_logging(log_level)
     goal = parse_target(target)
     dimensions = [parse_dimension(v) for v in vary]
     scenario = load_scenario(scenario_file, overrides or [])
     folder = out_dir or Path("reports") / f"{scenario.name}-size"
-    prepare_folder(folder, "size", {"scenario": str(scenario_file), "target": target,
+    _prepare_folder(folder, "size", {"scenario": str(scenario_file), "target": target,
                                     "vary": vary})
     with _ExperimentProgress("size") as progress:
         result = run_size(scenario_file, goal, dimensions, replications, confidence,
