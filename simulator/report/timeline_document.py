@@ -169,13 +169,18 @@ def _owned_story(timeline: dict) -> str:
     rule, periods = timeline["onprem_share"], timeline["periods"]
     start = next(p for p in periods if p["onprem_share_frac"] > 0)
     last = periods[-1]
-    year = next(y for y in reversed(timeline["years"]) if y["owned_usd"] > 0)
+    year = next((y for y in reversed(timeline["years"])
+                 if y["owned_usd"] > 0 or y["moved_api_usd"] > 0),
+                timeline["years"][-1])
     difference = year["owned_usd"] - year["moved_api_usd"]
     verdict = (f"saved {_money(-difference)}" if difference < 0
                else f"added {_money(difference)}")
     bill = year["inference_usd"]
-    text = (f"From {start['month']} a share of the calls to "
-            f"{', '.join(rule['from_backends'])} ran on the company's own "
+    names = rule["from_backends"]
+    listed = (" and ".join(names) if len(names) < 3
+              else ", ".join(names[:-1]) + " and " + names[-1])
+    text = (f"From {start['month']} a share of the calls to {listed} ran on the "
+            "company's own "
             f"{rule['gpu']} servers ({rule['gpus_per_replica']} GPUs a replica) "
             f"instead, {last['onprem_share_frac']:.0%} of them in {last['month']}. "
             f"In {year['year']} the owned fleet cost {_money(year['owned_usd'])} "
