@@ -8,8 +8,10 @@ URIs with the Flip month and the inference share.
 Sliders: agent share (of tasks in the last month; earlier mixes scale along),
 steps per task (a multiplier on every loop's iterations), self-correction
 rate (every reflect step's fault_prob), yearly price decline (every API price
-curve given as a decline) and share on-prem (routine_frac of tiered routes to
-an owned pool; disabled when the scenario has none).
+curve given as a decline) and share on-prem (the timeline's `onprem_share`,
+its dated schedule scaled so its highest point is the slider's value; without
+one, routine_frac of tiered routes to an owned pool; disabled when the
+scenario has neither).
 Limitations: the preview is noisier than `flipsim run` (smaller sample, a
 third of the months); one preview runs at a time.
 """
@@ -98,7 +100,7 @@ def slider_defaults(data: dict) -> dict[str, float | None]:
         "steps": 1.0,
         "self_correction": max(faults) if faults else None,
         "price_decline": max(declines) if declines else None,
-        "on_prem_share": routes[0].get("routine_frac", 0.0) if routes else None,
+        "on_prem_share": _onprem_default(timeline, routes),
     }
 
 
@@ -122,8 +124,11 @@ def apply_sliders(data: dict, values: dict[str, float | None]) -> dict:
             if "decline_per_year_frac" in curve:
                 curve["decline_per_year_frac"] = values["price_decline"]
     if values.get("on_prem_share") is not None:
-        for route in _owned_routes(data):
-            route["routine_frac"] = values["on_prem_share"]
+        if timeline.get("onprem_share"):
+            _set_onprem_share(timeline["onprem_share"], values["on_prem_share"])
+        else:
+            for route in _owned_routes(data):
+                route["routine_frac"] = values["on_prem_share"]
     return data
 
 
@@ -200,6 +205,29 @@ def _set_agent_share(mix: dict, baseline: str, target: float) -> None:
         for name in agents:
             shares[name] = shares[name] * factor * shrink
         shares[baseline] = max(0.0, 1.0 - sum(shares[name] for name in agents))
+
+
+def _onprem_default(timeline: dict, routes: list[dict]) -> float | None:
+    """The on-prem share slider's start: the rule's highest share, else the
+    first owned route's routine_frac, else None (nothing to move)."""
+    rule = timeline.get("onprem_share")
+    if rule:
+        if rule.get("points"):
+            return max(rule["points"].values())
+        return rule.get("share_frac", 0.0)
+    return routes[0].get("routine_frac", 0.0) if routes else None
+
+
+def _set_onprem_share(rule: dict, target: float) -> None:
+    """Scale the dated shares so the highest is `target` (a constant when the
+    rule has no points or all of them are 0)."""
+    highest = max(rule["points"].values()) if rule.get("points") else 0.0
+    if highest > 0:
+        rule["points"] = {month: min(1.0, value * target / highest)
+                          for month, value in rule["points"].items()}
+        return
+    rule.pop("points", None)
+    rule["share_frac"] = target
 
 
 def _scaled_dist(dist: Any, factor: float) -> Any:

@@ -75,6 +75,17 @@ def test_classroom_slider_redraws_the_charts(browser):
                          " && document.getElementById('chart-flip').naturalWidth > 0",
                          timeout_s=60)
         assert browser.evaluate("document.getElementById('flip').textContent")
+
+        # share on-prem: enabled for inference-flip (its onprem_share rule)
+        assert browser.evaluate("!document.getElementById('on_prem_share').disabled")
+        before = browser.evaluate("document.getElementById('chart-flip').src")
+        browser.evaluate(
+            "(() => { const s = document.getElementById('on_prem_share');"
+            " s.value = '1'; s.dispatchEvent(new Event('input'));"
+            " s.dispatchEvent(new Event('change')); })()")
+        browser.wait_for(f"document.getElementById('chart-flip').src !== {before!r}"
+                         " && document.getElementById('chart-flip').naturalWidth > 0",
+                         timeout_s=60)
         assert browser.errors() == []
         local = [url for url in browser.requested_urls()
                  if not url.startswith("data:")]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from decimal import Decimal
 
+import numpy as np
 import pytest
+import yaml
 
 import simulator
+from simulator.cli import main
 from simulator.errors import ScenarioError
 from simulator.report import write_timeline_report
 from simulator.scenario import dump_resolved
@@ -238,3 +242,94 @@ def test_timeline_report_files(tmp_path):
     flip = written["timeline"]["flip_period"]
     assert (f"In {flip}," in markdown) if flip else ("(none)" in markdown)
     assert "price of the same mix of tokens fell" in markdown
+
+
+ONPREM = {"from_backends": ["api"], "preset": "llama2-70b-8xh100-mlperf",
+          "target_utilisation_frac": 0.6}
+
+
+def sampled_data(**onprem: object) -> dict:
+    """896,000 users x 10 one-call tasks (1,000 tokens in, 1,000 out) a day,
+    sampled to 3,000 tasks a day, and an on-prem share rule (none when
+    `onprem` is empty)."""
+    data = timeline_data(end="2024-02", sample_tasks_per_day=3000,
+                         users={"start": 896_000, "growth_per_year_frac": 0})
+    data["arrivals"]["tasks_per_user_per_day"] = 10
+    data["task_types"]["chat"]["workflow"] = [
+        {"kind": "answer", "input_tokens": 1000, "output_tokens": 1000}]
+    if onprem:
+        data["timeline"]["onprem_share"] = {**ONPREM, **onprem}
+    return data
+
+
+def test_onprem_share_0_gives_exactly_the_old_result():
+    """A rule whose share is 0 changes no number of any period."""
+    old = run_timeline(build(sampled_data())).periods
+    for rule in ({"share_frac": 0}, {"points": {"2024-03": 0.0}}):
+        new = run_timeline(build(sampled_data(**rule))).periods
+        for before, after in zip(old, new, strict=True):
+            assert after.owned_replicas == 0 and after.owned_usd == 0
+            assert (after.inference_usd, after.api_usage_usd, after.tokens,
+                    after.token_lines, after.usd_per_mtok) == (
+                before.inference_usd, before.api_usage_usd, before.tokens,
+                before.token_lines, before.usd_per_mtok)
+
+
+def test_onprem_share_half_moves_half_the_api_bill_to_a_fleet_sized_at_scale():
+    """Share 0.5: API usage halves exactly, the other half is the moved spend,
+    and the fleet is sized for the real peak hour, not the sample's."""
+    base = build(sampled_data())
+    half = build(sampled_data(share_frac=0.5))
+    old, new = run_timeline(base).periods[0], run_timeline(half).periods[0]
+    assert new.api_usage_usd == old.api_usage_usd / 2 == new.moved_api_usd
+    assert new.inference_usd == old.inference_usd / 2 + new.owned_usd
+    assert new.api_usd == old.inference_usd / 2
+
+    # the real peak hour: the sample's busiest hour times the scale, halved
+    scenario, scale = period_scenario(half, timeline_inputs(half)[0])
+    assert scale == pytest.approx(896_000 * 10 / 3000, rel=1e-3)
+    run = simulator.simulate(scenario)
+    calls = np.bincount((run.calls["started_at"] // 3600).astype(int) % 24,
+                        weights=np.ones(len(run.calls["started_at"])), minlength=24)
+    per_call_s = 1000 / 24_525 + 1000 / 60_000  # 1,000 out, 1,000 uncached in
+    needed = calls.max() * scale * 0.5 * per_call_s / (3600 * 0.6)
+    assert new.owned_replicas == math.ceil(needed) > 1
+    entry = timeline_run_summary(run_timeline(half), simulator.__version__)
+    assert entry["timeline"]["periods"][0]["owned_replicas"] == new.owned_replicas
+    assert entry["timeline"]["onprem_share"]["gpu"] == "H100"
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"share_frac": 1.5}, "timeline.onprem_share.share_frac: found 1.5; must be "
+                          "less than or equal to 1"),
+    ({"share_frac": -0.1}, "timeline.onprem_share.share_frac: found -0.1; must be "
+                           "greater than or equal to 0"),
+    ({"points": {"2024-01": 2}}, "timeline.onprem_share.points.2024-01: found 2"),
+    ({"share_frac": 0.2, "points": {"2024-01": 0.1}}, "give exactly one of "
+                                                      "share_frac"),
+    ({"share_frac": 0.2, "from_backends": ["nope"]},
+     "timeline.onprem_share.from_backends[0]: found 'nope'; allowed: api"),
+    ({"share_frac": "half"}, "timeline.onprem_share.share_frac: must be a number, "
+                           "found str 'half'"),
+])
+def test_bad_onprem_shares_exit_2_naming_the_field(tmp_path, capsys, rule, message):
+    """A share outside [0, 1], both rules, or a backend that is not an API."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(sampled_data(**rule)))
+    assert main(["validate", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_onprem_story_says_what_owning_did(tmp_path):
+    """The report tells the owned fleet's cost against the API spend it replaced."""
+    scenario = build(sampled_data(share_frac=0.5))
+    summary = timeline_run_summary(run_timeline(scenario), simulator.__version__)
+    write_timeline_report(summary, tmp_path, dump_resolved(scenario,
+                                                           simulator.__version__))
+    markdown = (tmp_path / "report.md").read_text()
+    year = summary["timeline"]["years"][0]
+    assert "## Owning GPUs for the steady load" in markdown
+    assert "ran on the company's own H100 servers (8 GPUs a replica)" in markdown
+    assert f"the owned fleet cost ${year['owned_usd']:,.0f}" in markdown
+    rows = list(csv.reader((tmp_path / "periods.csv").open()))
+    assert rows[0][-3:] == ["owned_replicas", "owned_usd", "api_usd"]

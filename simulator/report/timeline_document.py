@@ -45,6 +45,10 @@ def build_timeline_document(summary: dict) -> list[Block]:
     blocks += [Heading(2, "The budget, year by year"),
                Paragraph(_budget_story(timeline)),
                Image(BUDGET_CHART.file_name, BUDGET_CHART.alt), _budget_table(timeline)]
+    if timeline.get("onprem_share") and any(
+            period["onprem_share_frac"] > 0 for period in periods):
+        blocks += [Heading(2, "Owning GPUs for the steady load"),
+                   Paragraph(_owned_story(timeline))]
     blocks += [Heading(2, "How this was simulated"),
                Paragraph(_method(timeline, scenario)),
                Heading(2, "Data files"),
@@ -159,6 +163,39 @@ def _budget_story(timeline: dict) -> str:
             f"on training and {_money(first['inference_usd'])} on inference; in "
             f"{last['year']}, {_money(last['training_usd'])} and "
             f"{_money(last['inference_usd'])}.")
+
+
+def _owned_story(timeline: dict) -> str:
+    rule, periods = timeline["onprem_share"], timeline["periods"]
+    start = next(p for p in periods if p["onprem_share_frac"] > 0)
+    last = periods[-1]
+    year = next((y for y in reversed(timeline["years"])
+                 if y["owned_usd"] > 0 or y["moved_api_usd"] > 0),
+                timeline["years"][-1])
+    difference = year["owned_usd"] - year["moved_api_usd"]
+    verdict = (f"saved {_money(-difference)}" if difference < 0
+               else f"added {_money(difference)}")
+    bill = year["inference_usd"]
+    names = rule["from_backends"]
+    listed = (" and ".join(names) if len(names) < 3
+              else ", ".join(names[:-1]) + " and " + names[-1])
+    text = (f"From {start['month']} a share of the calls to {listed} ran on the "
+            "company's own "
+            f"{rule['gpu']} servers ({rule['gpus_per_replica']} GPUs a replica) "
+            f"instead, {last['onprem_share_frac']:.0%} of them in {last['month']}. "
+            f"In {year['year']} the owned fleet cost {_money(year['owned_usd'])} "
+            f"for calls the APIs would have charged "
+            f"{_money(year['moved_api_usd'])} for: owning {verdict}")
+    if bill > 0:
+        text += f" ({abs(difference) / bill:.1%} of that year's inference bill)"
+    text += (f". In {last['month']} the fleet had {last['owned_replicas']:,} "
+             f"replicas, sized for the peak hour at "
+             f"{rule['target_utilisation_frac']:.0%} busy and "
+             f"{last['owned_busy_frac']:.0%} busy over the month.")
+    if difference > 0:
+        return text + (" An owned GPU costs nearly as much idle as busy, so at "
+                       "this utilisation its tokens cost more than the API's.")
+    return text + " At this load the owned fleet's tokens were cheaper than the API's."
 
 
 def _budget_table(timeline: dict) -> Table:

@@ -4,12 +4,15 @@ A timeline runs from `start` to `end` (months `YYYY-MM`). Each input that
 changes is a curve: a start value grown (or shrunk) at a yearly rate applied
 monthly, or values at dated points interpolated between them. Token prices
 change per API backend; users and tasks per user grow; the task mix moves
-between dated shares; owned GPU replicas are added at dates; training spend
-is a monthly amount or dated runs spread over months.
+between dated shares; owned GPU replicas are added at dates; a share of
+named API backends' calls moves to an owned fleet sized at real scale
+(`onprem_share`); training spend is a monthly amount or dated runs spread
+over months.
 Limitations: each period is simulated as a representative day (or one
 weekday and one weekend day) scaled to its month, from a sample of at most
 `sample_tasks_per_day` tasks; the sample's GPU pools stand for the whole
-fleet divided by the same scale.
+fleet divided by the same scale (an `onprem_share` fleet does not: it is
+sized analytically, without queueing).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from simulator.catalogue import PRESETS
 from simulator.scenario.base import Count, Money, Real, StrictModel
+from simulator.scenario.gpu import OnPremCosts
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_PERIODS = 240
@@ -95,6 +100,43 @@ class CapacityAddition(StrictModel):
     at: Month = Field(description="First month the replicas serve, YYYY-MM.")
     backend: str = Field(description="An on_prem backend of the scenario.")
     add_replicas: Count = Field(ge=1, le=10_000, description="Replicas added.")
+
+
+class OnPremShare(StrictModel):
+    """A share of named API backends' LLM calls served by owned GPUs instead.
+
+    The share is constant (`share_frac`) or dated `points`, linear between them
+    and flat outside. The owned fleet is sized per period at real scale: enough
+    replicas of `preset` that the peak hour's demand keeps them
+    `target_utilisation_frac` busy; `costs` apply per replica.
+    """
+
+    share_frac: Real | None = Field(
+        None, ge=0, le=1, description="Constant share of the calls moved; [0, 1].")
+    points: dict[Month, Annotated[Real, Field(ge=0, le=1)]] | None = Field(
+        None, description="Share moved at dated months YYYY-MM, each in [0, 1]; "
+        "linear between them.")
+    from_backends: list[str] = Field(
+        min_length=1, description="API backends whose calls move (a share of each).")
+    preset: Literal[tuple(PRESETS)] = Field(
+        description="Catalogue performance preset of one owned replica (its GPU "
+        "type, GPUs per replica and measured throughput).")
+    target_utilisation_frac: Real = Field(
+        0.6, gt=0, le=1,
+        description="Busy share of the fleet in the peak hour it is sized for.")
+    costs: OnPremCosts = Field(
+        default_factory=OnPremCosts,
+        description="Capex, power and fixed opex of each replica (staff_fte and "
+        "space_usd_per_month per replica).")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> OnPremShare:
+        if (self.share_frac is None) == (self.points is None):
+            raise ValueError("give exactly one of share_frac (a constant in [0, 1]) "
+                             "and points (dated shares in [0, 1])")
+        if self.points is not None and not self.points:
+            raise ValueError("points: give at least one dated share")
+        return self
 
 
 class TrainingRun(StrictModel):
@@ -178,6 +220,9 @@ class Timeline(StrictModel):
         "each point names every task type and sums to 1.")
     capacity: list[CapacityAddition] = Field(
         default_factory=list, description="Owned replicas added at dates.")
+    onprem_share: OnPremShare | None = Field(
+        None, description="A share of API calls moved to an owned fleet sized at "
+        "real scale; omitted: none.")
     training: Training = Field(default_factory=Training,
                                description="Training spend by month.")
 
@@ -233,4 +278,11 @@ def timeline_problems(timeline: Timeline, backends: dict, task_types: dict,
                                      if spec.kind == "on_prem")) or "none"
             problems.append(f"timeline.capacity[{index}].backend: found "
                             f"{addition.backend!r}; allowed: {owned}")
+    if timeline.onprem_share is not None:
+        apis = sorted(b for b, spec in backends.items() if spec.kind == "api")
+        for index, name in enumerate(timeline.onprem_share.from_backends):
+            if name not in apis:
+                problems.append(f"timeline.onprem_share.from_backends[{index}]: "
+                                f"found {name!r}; allowed: "
+                                f"{', '.join(apis) or 'none'}")
     return problems

@@ -4,7 +4,8 @@ Rates apply monthly: a yearly decline d gives the value times (1 - d) to the
 power months / 12, so 80% a year turns $10.00 into $4.47 after six months and
 $2.00 after twelve. Points are interpolated geometrically (a steady rate
 between two dated values) or linearly, and held flat outside their dates.
-Task-mix shares are interpolated linearly, so they keep summing to 1.
+Task-mix shares and the on-prem share are interpolated linearly, so shares
+stay in [0, 1].
 Limitations: no within-month change; a value is the month's throughout.
 """
 
@@ -32,6 +33,7 @@ class PeriodInputs:
     shares: dict[str, float] | None
     replicas: dict[str, int]
     training_usd: Decimal
+    onprem_share_frac: float = 0.0
 
 
 def curve_value(curve: Curve, months_in: int, month: str, base: float) -> float:
@@ -106,8 +108,20 @@ def period_inputs(timeline: Timeline, base_output_prices: dict[str, float],
                                           month, base_tasks_per_user),
             shares=mix_at(timeline.task_mix, month) if timeline.task_mix else None,
             replicas=replicas,
-            training_usd=training_usd(timeline, index, month)))
+            training_usd=training_usd(timeline, index, month),
+            onprem_share_frac=onprem_share_at(timeline, month)))
     return periods
+
+
+def onprem_share_at(timeline: Timeline, month: str) -> float:
+    """The share of calls moved to the owned fleet in `month` (0 without a rule)."""
+    rule = timeline.onprem_share
+    if rule is None:
+        return 0.0
+    if rule.points is None:
+        return rule.share_frac
+    dated = sorted((month_index(at), value) for at, value in rule.points.items())
+    return interpolate(dated, month_index(month), geometric=False)
 
 
 def weekday_weights(month: str, weekly_profile: list[float] | None

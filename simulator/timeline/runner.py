@@ -6,10 +6,13 @@ month, and its own seed derived from the scenario seed by the month's name
 (so a period gives the same numbers in any process, with any worker count).
 A population larger than `sample_tasks_per_day` is simulated as a sample of
 it: users are divided by a scale factor and the month's usage, capacity and
-tokens multiplied back by it.
+tokens multiplied back by it. With `onprem_share`, that share of the named
+API backends' usage leaves the API bill and an owned fleet, sized from the
+period's demand at real scale (economics.owned_fleet), joins it.
 Limitations: a period is one representative day (or a weekday and a
 Saturday) scaled to its month; a sampled period's GPU pools stand for the
-fleet divided by the scale; queues start empty each period.
+fleet divided by the scale; queues start empty each period; calls moved
+on-prem keep their simulated API latency (owned latency is not simulated).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from decimal import Decimal
 import numpy as np
 
 import simulator
+from simulator.catalogue import PRESETS
+from simulator.economics.owned_fleet import (
+    NO_FLEET,
+    OwnedFleet,
+    hourly_busy_s,
+    size_owned_fleet,
+)
 from simulator.metrics import percentiles
 from simulator.records import COMPLETED
 from simulator.rng import Streams
@@ -60,13 +70,25 @@ class PeriodResult:
     p95_s: dict[str, float | None]
     token_lines: dict[str, tuple[float, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    onprem_share_frac: float = 0.0
+    owned_replicas: int = 0
+    owned_busy_frac: float = 0.0
+    owned_usd: Decimal = Decimal(0)
+    moved_api_usd: Decimal = Decimal(0)
+    """What the calls moved to the owned fleet would have cost on their APIs."""
+
+    @property
+    def api_usd(self) -> Decimal:
+        """Inference spend other than the owned fleet's (API usage plus any
+        GPU pools the scenario simulates)."""
+        return self.inference_usd - self.owned_usd
 
     @property
     def usd_per_mtok(self) -> float | None:
-        """Average price paid per 1M tokens (API usage / tokens)."""
+        """Average paid per 1M tokens ((API usage + owned fleet) / tokens)."""
         if self.tokens <= 0:
             return None
-        return float(self.api_usage_usd) * 1e6 / self.tokens
+        return float(self.api_usage_usd + self.owned_usd) * 1e6 / self.tokens
 
 
 @dataclass(frozen=True)
@@ -163,6 +185,9 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
         days = [(weekday, on_weekdays / total), ("saturday", on_weekends / total)]
 
     usage, capacity, tokens, api_usage = Decimal(0), Decimal(0), 0.0, Decimal(0)
+    moved_usage, busy_s = Decimal(0), [0.0, 0.0]  # peak hour, month
+    moved = _moved_backends(base, inputs)
+    moved_frac = Decimal(repr(inputs.onprem_share_frac))
     spend: dict[str, float] = {}
     token_lines: dict[str, tuple[float, float]] = {}
     first = None
@@ -173,29 +198,41 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
         share = Decimal(repr(weight))
         for line in summary["monthly_bill"]["lines"]:
             amount = Decimal(line["exact_amount_usd"])
+            keep = 1.0
+            if line["unit"] in USAGE_UNITS and line["backend"] in moved:
+                keep = 1.0 - inputs.onprem_share_frac
+                moved_usage += amount * moved_frac * share
+                amount -= amount * moved_frac
             if line["unit"] in USAGE_UNITS:
                 usage += amount * share
                 if line["unit"] == "tokens":
                     api_usage += amount * share
                     key = f"{line['backend']}/{line['item']}"
                     quantity = token_lines.get(key, (0.0, 0.0))[0]
-                    token_lines[key] = (quantity + line["quantity"] * weight,
+                    token_lines[key] = (quantity + line["quantity"] * weight * keep,
                                         line["unit_price_usd"])
             elif number == 0:
                 capacity += amount
         factor = summary["billing_month"]["month_factor"] * weight
         tokens += factor * sum(entry["tokens_in"] + entry["tokens_out"]
                                for entry in summary["calls"]["backends"].values())
+        if moved:
+            hourly = hourly_busy_s(run, moved, PRESETS[base.timeline.onprem_share
+                                                       .preset])
+            busy_s = [max(busy_s[0], float(hourly.max())),
+                      busy_s[1] + float(hourly.sum()) * factor]
         for name, entry in summary["task_types"].items():
             spend[name] = spend.get(name, 0.0) + entry["monthly_spend_usd"] * weight
         if first is None:
             first = (run, summary, scenario)
     run, summary, scenario = first
     exact_scale = Decimal(repr(scale))
+    fleet = _owned_fleet(base, inputs, [value * scale for value in busy_s],
+                         summary["billing_month"]["hours"])
     return PeriodResult(
         index=inputs.index, month=inputs.month, scale=scale,
         simulated_tasks=int(summary["tasks"]["arrived"]),
-        inference_usd=(usage + capacity) * exact_scale,
+        inference_usd=(usage + capacity) * exact_scale + fleet.total_usd,
         training_usd=inputs.training_usd, tokens=tokens * scale,
         api_usage_usd=api_usage * exact_scale,
         output_prices={name: float(backend.prices.output_usd_per_mtok)
@@ -208,7 +245,10 @@ def run_period(base: Scenario, inputs: PeriodInputs) -> PeriodResult:
                             for name, entry in summary["task_types"].items()},
         p95_s=_p95(run, summary), warnings=list(summary["warnings"]),
         token_lines={key: (quantity * scale, price)
-                     for key, (quantity, price) in token_lines.items()})
+                     for key, (quantity, price) in token_lines.items()},
+        onprem_share_frac=inputs.onprem_share_frac, owned_replicas=fleet.replicas,
+        owned_busy_frac=fleet.busy_frac, owned_usd=fleet.total_usd,
+        moved_api_usd=moved_usage * exact_scale)
 
 
 def representative_days_usd(base: Scenario, weekdays: list[int]) -> Decimal:
@@ -231,6 +271,29 @@ def representative_days_usd(base: Scenario, weekdays: list[int]) -> Decimal:
         if weight > 0:
             total += bill * Decimal(repr(weights[position] / weight))
     return total
+
+
+def _moved_backends(base: Scenario, inputs: PeriodInputs) -> list[str]:
+    """API backends part of whose calls move on-prem this period."""
+    rule = base.timeline.onprem_share
+    if rule is None or inputs.onprem_share_frac <= 0:
+        return []
+    return list(rule.from_backends)
+
+
+def _owned_fleet(base: Scenario, inputs: PeriodInputs, busy_s: list[float],
+                 month_hours: float) -> OwnedFleet:
+    """The period's owned fleet for its peak-hour and monthly replica-seconds
+    (all moved calls, at real scale), times the share moved."""
+    rule = base.timeline.onprem_share
+    share = inputs.onprem_share_frac
+    if rule is None or share <= 0:
+        return NO_FLEET
+    return size_owned_fleet(
+        share_frac=share, peak_hour_busy_s=busy_s[0] * share,
+        month_busy_s=busy_s[1] * share, preset=PRESETS[rule.preset],
+        target_utilisation_frac=rule.target_utilisation_frac, costs=rule.costs,
+        month_hours=month_hours)
 
 
 def _p95(run: object, summary: dict) -> dict[str, float | None]:

@@ -2,12 +2,17 @@
 
 Money per period is rounded to the cent when shown; yearly budgets add the
 exact monthly amounts and round once. Shares are fractions in [0, 1].
+`inference_usd` is `api_usd` (API usage and simulated pools) plus `owned_usd`
+(the `onprem_share` fleet); `moved_api_usd` is what the moved calls would
+have cost on their APIs.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from simulator.catalogue import PRESETS
+from simulator.scenario.timeline import OnPremShare
 from simulator.timeline.flip import basket_prices, inference_share, price_and_bill
 from simulator.timeline.runner import PeriodResult, TimelineResult
 
@@ -15,7 +20,8 @@ CENT = Decimal("0.01")
 PERIOD_COLUMNS = ("period", "month", "inference_usd", "training_usd",
                   "inference_share_frac", "tokens", "usd_per_mtok",
                   "basket_usd_per_mtok", "users",
-                  "scale", "simulated_tasks", "p95_s")
+                  "scale", "simulated_tasks", "p95_s", "onprem_share_frac",
+                  "owned_replicas", "owned_usd", "api_usd")
 
 
 def timeline_summary(result: TimelineResult) -> dict:
@@ -36,6 +42,7 @@ def timeline_summary(result: TimelineResult) -> dict:
         "price_and_bill_from": _month(periods, pair["first_period"]),
         "price_and_bill_to": _month(periods, pair["last_period"]),
         "years": yearly_budget(periods),
+        "onprem_share": _onprem_rule(timeline.onprem_share),
         "periods": [period_entry(period, price) for period, price in
                     zip(periods, basket, strict=True)],
         "wall_s": round(result.wall_s, 3),
@@ -66,6 +73,12 @@ def period_entry(period: PeriodResult, basket_usd_per_mtok: float | None) -> dic
                   period.p95_s.items()},
         "scale": round(period.scale, 6),
         "simulated_tasks": period.simulated_tasks,
+        "onprem_share_frac": round(period.onprem_share_frac, 6),
+        "owned_replicas": period.owned_replicas,
+        "owned_busy_frac": round(period.owned_busy_frac, 6),
+        "owned_usd": _usd(period.owned_usd),
+        "api_usd": _usd(period.api_usd),
+        "moved_api_usd": _usd(period.moved_api_usd),
         "warnings": period.warnings,
     }
 
@@ -76,15 +89,17 @@ def yearly_budget(periods: list[PeriodResult]) -> list[dict]:
     counts: dict[str, int] = {}
     for period in periods:
         year = period.month[:4]
-        totals = years.setdefault(year, [Decimal(0), Decimal(0)])
-        totals[0] += period.inference_usd
-        totals[1] += period.training_usd
+        totals = years.setdefault(year, [Decimal(0)] * 4)
+        for position, amount in enumerate((period.inference_usd, period.training_usd,
+                                           period.owned_usd, period.moved_api_usd)):
+            totals[position] += amount
         counts[year] = counts.get(year, 0) + 1
     return [{"year": year, "months": counts[year],
              "inference_usd": _usd(inference), "training_usd": _usd(training),
              "inference_share_frac": _maybe_round(inference_share(inference,
-                                                                  training))}
-            for year, (inference, training) in years.items()]
+                                                                  training)),
+             "owned_usd": _usd(owned), "moved_api_usd": _usd(moved)}
+            for year, (inference, training, owned, moved) in years.items()]
 
 
 def period_rows(summary: dict) -> list[list[str]]:
@@ -97,8 +112,20 @@ def period_rows(summary: dict) -> list[list[str]]:
                      _text(entry["usd_per_mtok"]),
                      _text(entry["basket_usd_per_mtok"]), _text(entry["users"]),
                      _text(entry["scale"]), str(entry["simulated_tasks"]),
-                     _text(entry["p95_s"].get("all"))])
+                     _text(entry["p95_s"].get("all")),
+                     _text(entry["onprem_share_frac"]), str(entry["owned_replicas"]),
+                     f"{entry['owned_usd']:.2f}", f"{entry['api_usd']:.2f}"])
     return rows
+
+
+def _onprem_rule(rule: OnPremShare | None) -> dict | None:
+    """What the owned fleet serves and how it is sized, or None."""
+    if rule is None:
+        return None
+    preset = PRESETS[rule.preset]
+    return {"from_backends": list(rule.from_backends), "preset": rule.preset,
+            "gpu": preset.gpu, "gpus_per_replica": preset.gpus_per_replica,
+            "target_utilisation_frac": rule.target_utilisation_frac}
 
 
 def _usd(amount: Decimal) -> float:
