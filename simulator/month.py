@@ -33,7 +33,8 @@ How:
    utilisation is averaged over the hours each window stands for.
 6. Replications. Every window is simulated R times with seeds derived from
    the scenario's; each replication is a complete month estimate, and each
-   figure is reported as their mean with a Student-t 95% interval. Windows run
+   figure is reported as their mean with a Student-t 95% interval (its lower
+   end clipped at zero: every figure is non-negative). Windows run
    in parallel processes; results do not depend on the number of workers.
 
 Limitations: arrivals must come from the rate model (a trace is replayed
@@ -618,9 +619,9 @@ def _with_intervals(estimates: list[dict[str, float]]) -> dict[str, dict]:
             dof = len(finite) - 1
             t = T_975.get(dof) or T_975[max(k for k in T_975 if k <= dof)]
             half = t * float(finite.std(ddof=1)) / math.sqrt(len(finite))
-        figures[key] = {
+        figures[key] = {  # every figure is a cost, count, time or share: >= 0
             "mean": mean,
-            "ci95_low": None if half is None else mean - half,
+            "ci95_low": None if half is None else max(0.0, mean - half),
             "ci95_high": None if half is None else mean + half,
             "replications": [None if not math.isfinite(v) else float(v)
                              for v in values],

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from simulator.month import MonthEstimate
 from simulator.report.blocks import Block, Heading, Image, Paragraph, Table, money
@@ -54,7 +55,7 @@ def interval_text(entry: dict, show) -> str:
     """'mean (low-high)' of one figure, shown with `show`."""
     if entry["mean"] is None:
         return "-"
-    if entry["ci95_low"] is None:
+    if entry["ci95_low"] is None or entry["ci95_low"] == entry["ci95_high"]:
         return show(entry["mean"])
     return f"{show(entry['mean'])} ({show(entry['ci95_low'])} to " \
            f"{show(entry['ci95_high'])})"
@@ -81,13 +82,15 @@ def _document(estimate: MonthEstimate) -> list[Block]:
     scenario = estimate.scenario
     names = list(scenario.task_types)
     days = scenario.horizon_s / 86_400
+    spans = [s for s in estimate.strata if s["kind"] == "busy span"]
+    day_types = len({s["stratum"].split(",")[0] for s in spans})
     blocks: list[Block] = [
         Heading(1, f"{scenario.name}: {days:g} days, month mode"),
         Paragraph(
             f"Estimated, not simulated call by call: {m['busy_hours']:,} busy hours "
-            f"of the horizon were simulated event by event as "
-            f"{m['windows_per_replication'] - (1 if m['quiet_hours'] else 0)} "
-            f"busy span(s) per day type, and {m['quiet_hours']:,} quiet hours "
+            f"of the horizon were simulated event by event as {len(spans)} "
+            f"busy span(s) of {day_types} day type(s), and {m['quiet_hours']:,} "
+            "quiet hours "
             f"(where queueing theory shows nothing waits) share one quiet window. "
             f"Every window ran {m['replications']} times with its own seed; "
             f"{m['calls_simulated']:,} LLM calls were simulated to estimate "
@@ -202,7 +205,8 @@ def _spend_chart(estimate: MonthEstimate, path: Path) -> None:
               capsize=4)
     axes.set_yticks(positions, names)
     axes.invert_yaxis()
-    axes.set_xlabel("monthly spend, USD (bars: mean; whiskers: 95% interval)")
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
+    axes.set_xlabel("monthly spend (bars: mean; whiskers: 95% interval)")
     axes.set_title("Monthly spend by task type")
     save_figure(figure, path)
 
@@ -219,7 +223,11 @@ def _latency_chart(estimate: MonthEstimate, path: Path) -> None:
     axes.set_yticks(positions, names)
     axes.invert_yaxis()
     axes.set_xscale("log")
+    seconds = FuncFormatter(lambda v, _: f"{v:g}")
+    axes.xaxis.set_major_formatter(seconds)
+    axes.xaxis.set_minor_formatter(FuncFormatter(
+        lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     axes.set_xlabel("task latency, s (log scale; whiskers: 95% interval)")
     axes.set_title("Task latency by task type")
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(figure, path)
