@@ -135,6 +135,11 @@ def run(
     _configure_logging(log_level)
     if exact and month:
         raise SimulatorError("--exact and --month: choose one")
+    if (exact or month) and (replications > 1 or dask is not None):
+        raise SimulatorError(
+            f"--{'exact' if exact else 'month'} with --replications {replications}: "
+            "replications run every call of short horizons; month mode has its "
+            "own --month-replications")
     if replications > 1 or dask is not None:
         _run_replications(scenario_file, out_dir, seed, overrides or [], trace,
                           replications, workers, dask, confidence)
@@ -143,6 +148,10 @@ def run(
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
     if scenario.timeline is not None:
+        if exact or month:
+            raise SimulatorError(
+                f"--{'exact' if exact else 'month'}: a timeline simulates "
+                "representative days of each month; drop the option")
         _run_timeline(scenario, folder, workers or DEFAULT_WORKERS)
         return
     if month or (not exact and _wants_month_mode(scenario)):
@@ -169,6 +178,13 @@ def _wants_month_mode(scenario: Scenario) -> bool:
             and scenario.arrivals.kind != "trace" and not autoscaled)
 
 
+def _span(seconds: float) -> str:
+    """A horizon in days, or in hours when shorter than a day."""
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:,.4g} days"
+    return f"{seconds / 3600:,.4g} hours"
+
+
 def _run_month(scenario: Scenario, folder: Path, replications: int,
                workers: int) -> None:
     """Month mode: estimate, print the headline figures, write the report."""
@@ -177,7 +193,7 @@ def _run_month(scenario: Scenario, folder: Path, replications: int,
     from simulator.report.month import interval_text, write_month_files
 
     check_month_mode(scenario)
-    err.print(f"month mode: {scenario.horizon_s / 86_400:g} days estimated from "
+    err.print(f"month mode: {_span(scenario.horizon_s)} estimated from "
               f"sampled windows x {replications} replications on {workers} "
               "process(es) (--exact simulates every call)", highlight=False)
     estimate = estimate_month(scenario, replications=replications, workers=workers)
@@ -198,10 +214,12 @@ def _run_month(scenario: Scenario, folder: Path, replications: int,
         table.add_row(label, interval_text(figures[key], show))
     out.print(table)
     method = estimate.method
-    out.print(f"simulated {method['calls_simulated']:,} of "
-              f"{method['calls_estimated_in_horizon']:,.0f} LLM calls "
-              f"({method['busy_hours']} busy hours simulated, "
-              f"{method['quiet_hours']} quiet hours screened)")
+    out.print(f"simulated {method['calls_simulated']:,} LLM calls to estimate the "
+              f"horizon's {method['calls_estimated_in_horizon']:,.0f} "
+              f"({method['busy_hours']} busy hours, simulated on one day of each "
+              f"day type; {method['quiet_hours']} quiet hours screened)")
+    for warning in estimate.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     out.print(f"report: {folder}/report.html (estimated in {estimate.wall_s:.1f} s)")
 
 

@@ -79,7 +79,8 @@ QUIET_MIN_TASKS = 20_000
 """The quiet window measures at least this many tasks (or its whole stratum)."""
 PILOT_S = 1800.0
 PILOT_TASKS = 5000
-"""The pilot run's tasks: arrivals over PILOT_S, each run to its end."""
+"""The pilot run's expected tasks, each run to its end, at the busiest hour's
+rate or at PILOT_TASKS / PILOT_S a second if that is lower."""
 WAIT_SCREEN = 0.01
 """An hour is busy when a tool pool's mean wait exceeds this share of service."""
 LOAD_SCREEN = 0.9
@@ -141,6 +142,7 @@ class MonthEstimate:
     strata: list[dict]
     windows: list[WindowResult] = field(repr=False)
     wall_s: float
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self, version: str) -> dict:
         """JSON-ready summary (summary.json of a month-mode run)."""
@@ -151,10 +153,12 @@ class MonthEstimate:
             "scenario": {"name": self.scenario.name, "seed": self.scenario.seed,
                          "horizon_s": self.scenario.horizon_s},
             "billing_month": {"label": self.scenario.billing.label(),
-                              "hours": self.scenario.billing.hours()},
+                              "hours": self.scenario.billing.hours(),
+                              "month_factor": self.method["month_factor"]},
             "figures": self.figures,
             "method": self.method,
             "strata": self.strata,
+            "warnings": self.warnings,
         }
 
 
@@ -189,6 +193,7 @@ def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
                                        windows, hour_rates, hour_lengths)
                  for r in range(replications)]
     figures = _with_intervals(estimates)
+    warnings = _warnings(scenario, results, pilot, hour_rates)
     wall_s = time.perf_counter() - started
     method = {
         "kind": "stratified windows",
@@ -205,7 +210,54 @@ def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
         "warmup_s": WARMUP_S,
         "max_drain_s": MAX_DRAIN_S,
     }
-    return MonthEstimate(scenario, figures, method, strata, results, wall_s)
+    expected_horizon = float(np.sum(hour_rates * hour_lengths))
+    method["month_factor"] = (expected_arrivals_in_month(scenario) / expected_horizon
+                              if expected_horizon else 0.0)
+    return MonthEstimate(scenario, figures, method, strata, results, wall_s,
+                         warnings)
+
+
+LEFT_IN_FLIGHT_WARN = 0.005
+"""Warn when more than this share of a window's measured tasks never ended."""
+
+
+def _warnings(scenario: Scenario, results: list[WindowResult], pilot: _Pilot,
+              hour_rates: np.ndarray) -> list[str]:
+    """Plain-language cautions: overload that month mode cannot estimate."""
+    found = []
+    stuck = [(w.stratum, float(w.in_flight.sum()) / max(float(w.arrived.sum()), 1))
+             for w in results if w.in_flight.sum()]
+    worst = max(stuck, key=lambda item: item[1], default=None)
+    if worst is not None and worst[1] > LEFT_IN_FLIGHT_WARN:
+        found.append(
+            f"overload: {100 * worst[1]:.1f}% of the tasks measured in "
+            f"'{worst[0]}' were still running {MAX_DRAIN_S / 3600:g} h after it "
+            "ended; month mode leaves them out of the bill and latency, so both "
+            "are too low. A backlog that lasts for hours needs --exact.")
+    peak = float(hour_rates.max()) if len(hour_rates) else 0.0
+    for index, (name, tool) in enumerate(scenario.tools.items()):
+        if tool.concurrency is not None and peak * pilot.tool_s[index] >= \
+                tool.concurrency:
+            found.append(f"tools.{name}: offered load at the busiest hour is "
+                         f"{peak * pilot.tool_s[index] / tool.concurrency:.2f} of "
+                         "its slots; its queue grows through the peak")
+    for index, (name, backend) in enumerate(scenario.backends.items()):
+        if not isinstance(backend, ApiBackend) or not pilot.requests[index]:
+            continue
+        per_min = peak * 60 * pilot.requests[index]
+        if backend.requests_per_min is not None and per_min >= \
+                backend.requests_per_min:
+            found.append(f"backends.{name}: {per_min:,.0f} requests a minute at the "
+                         f"busiest hour against a limit of "
+                         f"{backend.requests_per_min:,}")
+        tokens = peak * 60 * pilot.tokens[index]
+        if backend.tokens_per_min is not None and tokens >= backend.tokens_per_min:
+            found.append(f"backends.{name}: {tokens:,.0f} tokens a minute at the "
+                         f"busiest hour against a limit of "
+                         f"{backend.tokens_per_min:,}")
+    if not any(w.arrived.sum() for w in results):
+        found.append("no tasks arrived in any simulated window")
+    return found
 
 
 def _horizon_hours(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -234,8 +286,7 @@ class _Pilot:
 
     def describe(self) -> dict:
         """The pilot as summary data."""
-        return {"rate_per_s": self.rate_per_s, "tasks": self.tasks,
-                "seconds": PILOT_S}
+        return {"rate_per_s": self.rate_per_s, "tasks": self.tasks}
 
 
 def _pilot_demand(scenario: Scenario, peak_rate: float) -> _Pilot:
@@ -244,14 +295,17 @@ def _pilot_demand(scenario: Scenario, peak_rate: float) -> _Pilot:
     from simulator.engine import simulate
 
     rate = min(peak_rate, PILOT_TASKS / PILOT_S)
-    pilot = replace_scenario(scenario, horizon_s=PILOT_S + MAX_DRAIN_S, warmup_s=0.0,
+    duration = PILOT_TASKS / rate if rate > 0 else PILOT_S
+    pilot = replace_scenario(scenario, horizon_s=duration + MAX_DRAIN_S,
+                             warmup_s=0.0,
                              seed=derived_seed(scenario.seed, "month/pilot"))
-    arrivals = _constant_arrivals(pilot, rate, 0.0, PILOT_S)
+    arrivals = _constant_arrivals(pilot, rate, 0.0, duration)
     run = simulate(pilot, call_cost=_call_cost(pilot), arrivals=arrivals,
                    settle=(0, len(arrivals)))
     tasks = max(len(arrivals), 1)
+    # slot-seconds over the arrival period: the pool's load at the pilot's rate
     gpu = {name: (usage["slot_s"] / (usage["slots_per_replica"] * usage["live_s"])
-                  * PILOT_S / run.horizon_s if usage["live_s"] else 0.0)
+                  * run.horizon_s / duration if usage["live_s"] else 0.0)
            for name, usage in run.gpu_usage.items()}
     attempts = np.bincount(run.tool_calls["tool"].astype(np.intp),
                            minlength=len(scenario.tools))
@@ -511,10 +565,11 @@ def _month_of_replication(scenario: Scenario, results: list[WindowResult],
     month_factor = (expected_arrivals_in_month(scenario) / expected_horizon
                     if expected_horizon else 0.0)
     figures: dict[str, float] = {}
-    arrived = sum(w.weight * w.arrived for w in results)
-    completed = sum(w.weight * w.completed for w in results)
-    ended = sum(w.weight * (w.completed + w.failed) for w in results)
-    tokens = sum(w.weight * w.tokens for w in results)
+    zero = np.zeros(len(names))
+    arrived = sum((w.weight * w.arrived for w in results), zero)
+    completed = sum((w.weight * w.completed for w in results), zero)
+    ended = sum((w.weight * (w.completed + w.failed) for w in results), zero)
+    tokens = sum((w.weight * w.tokens for w in results), np.zeros((len(names), 5)))
     usage_by_type = [sum(w.weight * w.cost_pusd[t] for w in results) / 1e12
                      for t in range(len(names))]
     usage_total = sum(usage_by_type)
@@ -532,7 +587,7 @@ def _month_of_replication(scenario: Scenario, results: list[WindowResult],
             frac = result.gpu_busy_frac.get(name, 0.0)
             busy_h += sum(min(1.0, frac * share) * hour_lengths[h]
                           for h, share in window.hours) / HOUR_S
-        busy_frac = busy_h / (float(np.sum(hour_lengths)) / HOUR_S)
+        busy_frac = float(busy_h / (float(np.sum(hour_lengths)) / HOUR_S))
         figures[f"gpu_busy_frac.{name}"] = busy_frac
         figures[f"gpu_utilisation_frac.{name}"] = _hour_weighted(
             windows, by_stratum, hour_lengths,
@@ -558,9 +613,9 @@ def _month_of_replication(scenario: Scenario, results: list[WindowResult],
             usage_by_type[t] / ended[t] if ended[t] else math.nan)
         figures[f"task_types.{name}.completed_frac"] = (
             completed[t] / arrived[t] if arrived[t] else math.nan)
-        values = np.concatenate([w.latencies[t] for w in results])
-        weights = np.concatenate([np.full(len(w.latencies[t]), w.weight)
-                                  for w in results])
+        values = np.concatenate([np.zeros(0)] + [w.latencies[t] for w in results])
+        weights = np.concatenate([np.zeros(0)] + [
+            np.full(len(w.latencies[t]), w.weight) for w in results])
         all_latency.append(values)
         all_weight.append(weights)
         _latency_figures(figures, f"task_types.{name}.", values, weights)
@@ -619,10 +674,11 @@ def _with_intervals(estimates: list[dict[str, float]]) -> dict[str, dict]:
             dof = len(finite) - 1
             t = T_975.get(dof) or T_975[max(k for k in T_975 if k <= dof)]
             half = t * float(finite.std(ddof=1)) / math.sqrt(len(finite))
+        ceiling = 1.0 if key.endswith("_frac") else math.inf
         figures[key] = {  # every figure is a cost, count, time or share: >= 0
             "mean": mean,
             "ci95_low": None if half is None else max(0.0, mean - half),
-            "ci95_high": None if half is None else mean + half,
+            "ci95_high": None if half is None else min(ceiling, mean + half),
             "replications": [None if not math.isfinite(v) else float(v)
                              for v in values],
         }

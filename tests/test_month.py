@@ -115,3 +115,46 @@ def test_experiments_refuse_month_long_horizons(tmp_path, capsys):
                  "--out", str(tmp_path / "s")]) == 2
     assert "horizon_s: found 2.592e+06" in capsys.readouterr().err
     assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+def test_month_mode_bills_owned_gpu_pools_like_the_exact_engine():
+    """Owned and rented 8x H100 servers: capacity for the whole month, power
+    at the month's busy fraction; the bill agrees with the exact engine."""
+    scenario = simulator.load_scenario(SCENARIOS / "onprem-vs-cloud-gpu.yaml",
+                                       ["arrivals.tasks_per_day=20000"])
+    estimate = estimate_month(scenario, replications=2)
+    exact = simulator.summarize(simulator.simulate(scenario))
+    bill = estimate.figures["monthly_bill_usd"]["mean"]
+    assert bill == pytest.approx(exact["monthly_bill"]["total_usd"], rel=0.005)
+    assert estimate.figures["monthly_capacity_usd"]["mean"] > 0.9 * bill
+
+
+def test_month_mode_with_no_arrivals_warns_instead_of_failing(tmp_path, capsys):
+    out = tmp_path / "zero"
+    code = main(["run", str(CHECK), "--month", "--set", "arrivals.num_users=0",
+                 "--out", str(out), "--workers", "1", "--month-replications", "2"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["figures"]["monthly_bill_usd"]["mean"] == 0
+    assert summary["warnings"] == ["no tasks arrived in any simulated window"]
+
+
+def test_month_mode_warns_when_a_backlog_outlasts_its_windows(capsys):
+    """60 requests a minute against about 94 at the peak: the queue grows for
+    hours, which windows cannot follow; the summary says so."""
+    scenario = simulator.load_scenario(CHECK, ["backends.api.requests_per_min=60",
+                                               "horizon_s=86400"])
+    estimate = estimate_month(scenario, replications=2)
+    assert any(w.startswith("overload:") for w in estimate.warnings)
+    assert any(w.startswith("backends.api: 94 requests a minute")
+               for w in estimate.warnings)
+
+
+def test_modes_that_cannot_combine_are_refused(tmp_path, capsys):
+    assert main(["run", str(SCENARIOS / "inference-flip.yaml"), "--month",
+                 "--out", str(tmp_path / "t")]) == 2
+    assert "a timeline simulates representative days" in capsys.readouterr().err
+    assert main(["run", str(CHECK), "--month", "--replications", "2",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--month-replications" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists() and not (tmp_path / "r").exists()

@@ -81,11 +81,12 @@ def _document(estimate: MonthEstimate) -> list[Block]:
     f, m = estimate.figures, estimate.method
     scenario = estimate.scenario
     names = list(scenario.task_types)
-    days = scenario.horizon_s / 86_400
+    span = (f"{scenario.horizon_s / 86_400:,.4g} days" if scenario.horizon_s >= 86_400
+            else f"{scenario.horizon_s / 3600:,.4g} hours")
     spans = [s for s in estimate.strata if s["kind"] == "busy span"]
     day_types = len({s["stratum"].split(",")[0] for s in spans})
     blocks: list[Block] = [
-        Heading(1, f"{scenario.name}: {days:g} days, month mode"),
+        Heading(1, f"{scenario.name}: {span}, month mode"),
         Paragraph(
             f"Estimated, not simulated call by call: {m['busy_hours']:,} busy hours "
             f"of the horizon were simulated event by event as {len(spans)} "
@@ -95,8 +96,13 @@ def _document(estimate: MonthEstimate) -> list[Block]:
             f"Every window ran {m['replications']} times with its own seed; "
             f"{m['calls_simulated']:,} LLM calls were simulated to estimate "
             f"{m['calls_estimated_in_horizon']:,.0f}. Each figure is the mean of "
-            f"the {m['replications']} month estimates with its 95% interval "
-            "(Student t)."),
+            f"the {m['replications']} estimates with its 95% interval "
+            "(Student t). Bills are for the billing month, "
+            f"{scenario.billing.label()}: usage scaled from the horizon by "
+            f"expected task volume (x{m['month_factor']:.4g}), GPU capacity "
+            "for the whole month."),
+        *([Heading(2, "Warnings"), *(Paragraph(w) for w in estimate.warnings)]
+          if estimate.warnings else []),
         Heading(2, "Headline figures"),
         Table(("figure", "mean (95% interval)"), tuple(
             (label, interval_text(f[key], show)) for label, key, show in (
@@ -222,7 +228,9 @@ def _latency_chart(estimate: MonthEstimate, path: Path) -> None:
                   color=colour(offset), capsize=3, label=q)
     axes.set_yticks(positions, names)
     axes.invert_yaxis()
-    axes.set_xscale("log")
+    if any(estimate.figures[f"task_types.{n}.latency_p50_s"]["mean"]
+           for n in names):
+        axes.set_xscale("log")  # a log axis needs a positive value to show
     seconds = FuncFormatter(lambda v, _: f"{v:g}")
     axes.xaxis.set_major_formatter(seconds)
     axes.xaxis.set_minor_formatter(FuncFormatter(
