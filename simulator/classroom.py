@@ -81,7 +81,7 @@ class Classroom:
                 "bill_change_frac": timeline["bill_change_frac"],
                 "charts": {"flip": _png_uri(draw_flip, timeline),
                            "price": _png_uri(draw_price_vs_bill, timeline)},
-                "wall_s": timeline["wall_s"]}
+                "wall_s": round(result.wall_s, 3)}
 
 
 def slider_defaults(data: dict) -> dict[str, float | None]:
