@@ -24,7 +24,7 @@ from typing import Any
 
 from simulator.errors import SimulatorError
 from simulator.experiment.points import Point, run_point
-from simulator.experiment.store import PointStore
+from simulator.experiment.store import PointStore, round_trip
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def run_points(points: list[Point], workers: int | None = None,
     # Progress starts with the first result, after the worker processes fork.
     for count, record in enumerate(_execute(list(todo.values()), workers, dask),
                                    start=1):
+        record = round_trip(record)  # as a resumed run would read it
         done[record["key"]] = record
         if store is not None:
             store.append(record)

@@ -3,6 +3,8 @@
 An experiment folder holds `experiment.json` (what ran), `points.jsonl` (the
 resume file, appended while points run) and the outputs, which are written
 once every point is done, each to a temporary name and renamed into place.
+CSV numbers carry at most 12 significant digits, which hides the last-digit
+noise of float sums (14391.780000000001 is written 14391.78).
 A folder is reused only if it is empty or holds an earlier experiment of
 the same kind; anything else is refused. Tables are written from data that
 does not depend on the executor, so the same experiment gives the same bytes.
@@ -24,6 +26,7 @@ from simulator.experiment.store import POINTS_FILE
 from simulator.experiment.tables import measured_metrics
 
 MARKER_FILE = "experiment.json"
+CSV_FLOAT_FORMAT = "%.12g"  # 14391.780000000001 prints as 14391.78
 CHART_METRICS = ("monthly_bill_usd", "usd_per_task", "p50_task_latency_s",
                  "p95_task_latency_s", "p99_task_latency_s", "gpu_utilisation_frac",
                  "mean_gpu_wait_s", "mean_tool_wait_s")
@@ -221,10 +224,20 @@ def _tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
     paths = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        _atomic(path, lambda tmp, f=frame: f.to_csv(tmp, index=False,
-                                                    float_format="%.17g"))
+        _atomic(path, lambda tmp, f=frame: _csv_ready(f).to_csv(
+            tmp, index=False, float_format=CSV_FLOAT_FORMAT))
         paths.append(path)
     return paths
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats inside text columns formatted as the float columns are."""
+    frame = frame.copy()
+    for name in frame.select_dtypes(include="object").columns:
+        frame[name] = frame[name].map(
+            lambda v: CSV_FLOAT_FORMAT % v
+            if isinstance(v, float) and math.isfinite(v) else v)
+    return frame
 
 
 def _parquet(frame: pd.DataFrame, path: Path) -> Path:
