@@ -233,7 +233,9 @@ def _tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Floats inside text columns formatted as the float columns are."""
     frame = frame.copy()
-    for name in frame.select_dtypes(include="object").columns:
+    for name in frame.columns:
+        if frame[name].dtype.kind != "O":
+            continue
         frame[name] = frame[name].map(
             lambda v: CSV_FLOAT_FORMAT % v
             if isinstance(v, float) and math.isfinite(v) else v)
