@@ -72,6 +72,14 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def check_dask(dask: Any) -> None:
+    """Refuse a `--dask` value that is no scheduler address (None: no Dask)."""
+    if isinstance(dask, str) and dask != "local" and not dask.startswith(
+            ("tcp://", "tls://")):
+        raise SimulatorError(f"--dask: found {dask!r}; give tcp://host:port, "
+                             "tls://host:port or local")
+
+
 def _execute(points: list[Point], workers: int | None, dask: Any
              ) -> Iterator[dict]:
     if not points:
@@ -110,9 +118,7 @@ def _on_dask(points: list[Point], dask: Any, workers: int | None
                                    n_workers=workers or default_workers(),
                                    threads_per_worker=1, processes=True)
             address = cluster.scheduler_address
-        elif not address.startswith(("tcp://", "tls://")):
-            raise SimulatorError(f"--dask: found {address!r}; give tcp://host:port, "
-                                 "tls://host:port or local")
+        check_dask(address)
         try:
             client, own_client = Client(address, timeout="10s"), True
         except (OSError, TimeoutError) as exc:
