@@ -115,7 +115,9 @@ def test_cli_sweep_compare_size(tmp_path, capsys):
                      "concurrency=6", "-r", "2", "--workers", "1",
                      "--out", str(out)]) == 0
     assert "## Differences" in (out / "compare.md").read_text()
-    assert (out / "differences.csv").exists()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare.md", "differences.csv", "differences.png", "experiment.json",
+        "points.jsonl", "results.csv", "side_by_side.csv"]
 
     out = tmp_path / "size"
     assert cli.main(["size", str(path), "--target", "mean_tool_wait_s<=0.5",

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.errors import SimulatorError
@@ -82,14 +83,24 @@ def write_sweep(result: Any, folder: Path) -> list[Path]:
 
 
 def write_comparison(result: Any, folder: Path) -> list[Path]:
-    """results.csv, side_by_side.csv, differences.csv, crn.csv, compare.md."""
+    """results.csv, side_by_side.csv, differences.csv, crn.csv (with the CRN
+    check), differences.png, compare.md (last)."""
+    from simulator.report.experiment_figures import differences_figure
+
     tables = {"results": result.table, "side_by_side": result.side_by_side,
               "differences": result.differences}
     if result.crn_check is not None:
         tables["crn"] = result.crn_check
     written = _tables(folder, tables)
-    written.append(_write_text(folder / "compare.md",
-                               "\n".join(comparison_markdown(result)) + "\n"))
+    diff = result.differences
+    metrics = [m for m in CHART_METRICS
+               if np.isfinite(diff.loc[diff["metric"] == m, "difference_mean"]
+                              .to_numpy(dtype=float)).any()]
+    _atomic(folder / "differences.png", lambda tmp: differences_figure(
+        diff, metrics, tmp))
+    written.append(folder / "differences.png")
+    lines = comparison_markdown(result) + ["", "![differences](differences.png)"]
+    written.append(_write_text(folder / "compare.md", "\n".join(lines) + "\n"))
     return written
 
 
