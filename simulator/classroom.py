@@ -11,7 +11,8 @@ rate (every reflect step's fault_prob), yearly price decline (every API price
 curve given as a decline) and share on-prem (the timeline's `onprem_share`,
 its dated schedule scaled so its highest point is the slider's value; without
 one, routine_frac of tiered routes to an owned pool; disabled when the
-scenario has neither).
+scenario has neither). A query value that is no finite number, or lies
+outside its slider's range, gets a 400 naming the slider and its range.
 Limitations: the preview is noisier than `flipsim run` (smaller sample, a
 third of the months); one preview runs at a time.
 """
@@ -23,6 +24,7 @@ import copy
 import html
 import json
 import logging
+import math
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +83,7 @@ class Classroom:
                 "bill_change_frac": timeline["bill_change_frac"],
                 "charts": {"flip": _png_uri(draw_flip, timeline),
                            "price": _png_uri(draw_price_vs_bill, timeline)},
-                "wall_s": timeline["wall_s"]}
+                "wall_s": round(result.wall_s, 3)}
 
 
 def slider_defaults(data: dict) -> dict[str, float | None]:
@@ -132,6 +134,31 @@ def apply_sliders(data: dict, values: dict[str, float | None]) -> dict:
     return data
 
 
+def slider_values(query: dict[str, list[str]]) -> dict[str, float]:
+    """The sliders' values in a query string (others ignored), each checked.
+
+    Raises:
+        SimulatorError: a value that is no finite number or is outside its
+            slider's range; one line per slider, naming it and the range.
+    """
+    values, problems = {}, []
+    for name, _, low, high, _ in SLIDERS:
+        if name not in query:
+            continue
+        text = query[name][-1]
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            problems.append(f"{name}: found {text!r}; a number from {low:g} to "
+                            f"{high:g}")
+        values[name] = value
+    if problems:
+        raise SimulatorError("\n".join(problems))
+    return values
+
+
 def serve(path: Path, port: int) -> ThreadingHTTPServer:
     """A server for the classroom page on 127.0.0.1:`port` (0: any free port)."""
     classroom = Classroom(path)
@@ -151,9 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html; charset=utf-8", page(self.classroom).encode())
         elif url.path == "/charts.json":
             try:
-                query = parse_qs(url.query)
-                values = {name: float(items[-1]) for name, items in query.items()
-                          if name in self.classroom.defaults}
+                values = slider_values(parse_qs(url.query, keep_blank_values=True))
                 body = json.dumps(self.classroom.preview(values)).encode()
                 self._send(200, "application/json", body)
             except (ValueError, SimulatorError) as exc:

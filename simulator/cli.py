@@ -34,19 +34,25 @@ PROGRESS_AFTER_S = 2.0
 DEFAULT_WORKERS = os.cpu_count() or 1
 
 
-_FRESH_FOLDERS: list[Path] = []
-"""Experiment folders this command created; removed again if it fails on bad
-input while they hold nothing but their marker file."""
+_FRESH_FOLDERS: list[tuple[Path, Path]] = []
+"""Experiment folders this command created, each with the outermost folder
+created for it; removed again if the command fails on bad input (such as a
+Dask scheduler it cannot reach) while they hold nothing but the marker file.
+Experiments check all their input before they create a folder."""
 
 
 def _prepare_folder(folder: Path, kind: str, description: dict) -> None:
     """Create (or reopen) an experiment folder, remembering a new one."""
     from simulator.report.experiments import prepare_folder
 
-    existed = folder.exists()
+    outermost = None
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        outermost = parent
     prepare_folder(folder, kind, description)
-    if not existed:
-        _FRESH_FOLDERS.append(folder)
+    if outermost is not None:
+        _FRESH_FOLDERS.append((folder, outermost))
 
 
 def _remove_fresh_folders() -> None:
@@ -54,9 +60,18 @@ def _remove_fresh_folders() -> None:
 
     from simulator.report.experiments import MARKER_FILE
 
-    for folder in _FRESH_FOLDERS:
-        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {MARKER_FILE}:
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder, outermost in _FRESH_FOLDERS:
+        if not folder.is_dir() or not {p.name for p in folder.iterdir()} <= {
+                MARKER_FILE}:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        for parent in folder.parents:  # the empty folders made on the way
+            if parent == outermost.parent:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
     _FRESH_FOLDERS.clear()
 
 
@@ -487,6 +502,7 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
                       workers: int | None, dask: str | None,
                       confidence: float) -> None:
     from simulator.experiment.api import replicate
+    from simulator.experiment.executors import check_dask
     from simulator.report.experiments import write_replications
 
     if trace is not None:
@@ -498,6 +514,7 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
             f"--replications {replications}: runs every call of every replication; "
             "a timeline or a horizon of a week or more already reports intervals "
             "(month mode: --month-replications), or shorten horizon_s with --set")
+    check_dask(dask)
     folder = out_dir or Path("reports") / f"{scenario.name}-replications"
     _prepare_folder(folder, "replications", {"scenario": str(scenario_file),
                                             "overrides": overrides})
@@ -544,7 +561,9 @@ def compare(
     log_level: LogOption = "warning",
 ) -> None:
     """Compare scenarios (or variants of one) on the same random numbers."""
-    from simulator.experiment.api import compare as run_comparison
+    from simulator.experiment.api import compare_variants
+    from simulator.experiment.compare import run_compare
+    from simulator.experiment.executors import check_dask
     from simulator.report.experiments import (
         comparison_markdown,
         write_comparison,
@@ -556,17 +575,15 @@ def compare(
                              "--variant name:path=value")
     for path in scenario_files:
         load_scenario(path, overrides or [])
+    chosen = compare_variants(scenario_files, variants, overrides or [])
+    check_dask(dask)
     names = "-vs-".join(p.stem for p in scenario_files[:2])
     folder = out_dir or Path("reports") / f"compare-{names}"
     _prepare_folder(folder, "compare", {"scenarios": [str(p) for p in scenario_files],
                                        "variants": variants or []})
     with _ExperimentProgress("compare") as progress:
-        result = run_comparison(*scenario_files, variants=variants,
-                                replications=replications,
-                                overrides=overrides or [], seed=seed,
-                                confidence=confidence, independent=independent,
-                                check_crn=check_crn, workers=workers, dask=dask,
-                                out=folder, progress=progress.update)
+        result = run_compare(chosen, replications, seed, confidence, workers, dask,
+                             independent, check_crn, folder, progress.update)
     written = write_comparison(result, folder)
     _print_markdown_tables(comparison_markdown(result))
     _report_errors(result.table)
@@ -609,11 +626,13 @@ def sweep(
     """Run a grid (and random draws) of scenario fields; tables and charts."""
     import dataclasses
 
+    from simulator.experiment.executors import check_dask
     from simulator.experiment.spec import read_spec
     from simulator.experiment.sweep import (
         SweepSpec,
         parse_grid,
         parse_ranges,
+        plan_sweep,
         run_sweep,
     )
     from simulator.report.experiments import write_sweep
@@ -643,10 +662,12 @@ def sweep(
     if spec.random and not spec.ranges:
         raise SimulatorError("--random: give the ranges with --range path=lo..hi")
     scenario = load_scenario(spec.scenario, list(spec.overrides))
+    plan = plan_sweep(spec)  # every point and the target, before any file
+    check_dask(dask)
     folder = out_dir or Path("reports") / f"{scenario.name}-sweep"
     _prepare_folder(folder, "sweep", {"spec": dataclasses.asdict(spec)})
     with _ExperimentProgress("sweep") as progress:
-        result = run_sweep(spec, workers, dask, folder, progress.update)
+        result = run_sweep(spec, workers, dask, folder, progress.update, plan)
     written = write_sweep(result, folder)
     _print_sweep(result)
     _report_errors(result.table)
@@ -678,10 +699,15 @@ def sensitivity(
 ) -> None:
     """Tornado: each uncertain input moved low and high, ranked by its effect."""
     from simulator.experiment.api import sensitivity as run_sensitivity
+    from simulator.experiment.executors import check_dask
+    from simulator.experiment.sensitivity import plan_sensitivity
     from simulator.report.experiments import write_sensitivity
 
     _configure_logging(log_level)
     scenario = load_scenario(scenario_file, overrides or [])
+    plan_sensitivity(scenario_file, params, delta, metrics, replications,
+                     tuple(overrides or []), seed)
+    check_dask(dask)
     folder = out_dir or Path("reports") / f"{scenario.name}-sensitivity"
     _prepare_folder(folder, "sensitivity", {"scenario": str(scenario_file),
                                            "params": params or [], "delta": delta})
@@ -726,13 +752,17 @@ def size(
 ) -> None:
     """The cheapest configuration meeting a target, with stated confidence."""
     from simulator.experiment.api import size as run_size
-    from simulator.experiment.sizing import parse_dimension, parse_target
+    from simulator.experiment.executors import check_dask
+    from simulator.experiment.sizing import check_sizing, parse_dimension, parse_target
     from simulator.report.experiments import sizing_lines, write_sizing
 
     _configure_logging(log_level)
     goal = parse_target(target)
     dimensions = [parse_dimension(v) for v in vary]
     scenario = load_scenario(scenario_file, overrides or [])
+    goal, cost = check_sizing(scenario_file, goal, dimensions, cost,
+                              tuple(overrides or []))
+    check_dask(dask)
     folder = out_dir or Path("reports") / f"{scenario.name}-size"
     _prepare_folder(folder, "size", {"scenario": str(scenario_file), "target": target,
                                     "vary": vary})

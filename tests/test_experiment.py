@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -132,6 +135,49 @@ def test_resume_after_a_kill_mid_write(tmp_path):
     pd.testing.assert_frame_equal(resumed.table, full.table, check_exact=True)
     stored = (out / POINTS_FILE).read_text(encoding="utf-8").splitlines()
     assert sum(1 for line in stored if line.endswith("}")) == 12
+
+
+def _strict(constant: str) -> None:
+    raise ValueError(f"bare {constant} in JSON")
+
+
+def test_points_file_is_strict_json_and_resume_gives_the_same_bytes(tmp_path):
+    """NaN figures are stored as null; a resumed sweep writes identical tables."""
+    path = write_scenario(tmp_path)
+    spec = spec_for(path, {"tools.search.concurrency": [3, 4]})
+    full = tmp_path / "full"
+    write_sweep(run_sweep(spec, workers=1, out_dir=full), full)
+    lines = (full / POINTS_FILE).read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line, parse_constant=_strict) for line in lines]
+    assert all(r["figures"]["gpu_utilisation_frac"] is None for r in records)
+    assert "NaN" not in "".join(lines) and "Infinity" not in "".join(lines)
+
+    part = tmp_path / "part"
+    part.mkdir()
+    (part / POINTS_FILE).write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    resumed = run_sweep(spec, workers=2, out_dir=part)
+    assert (resumed.stats.ran, resumed.stats.reused) == (2, 2)
+    assert np.isnan(resumed.table["gpu_utilisation_frac"]).all()
+    write_sweep(resumed, part)
+    for name in ("results.csv", "summary.csv"):
+        assert (part / name).read_bytes() == (full / name).read_bytes(), name
+
+
+def test_csv_numbers_have_at_most_12_significant_digits(tmp_path):
+    """Float noise in the last digits is not written: 14391.780000000001 is 14391.78."""
+    result = run_sweep(spec_for(write_scenario(tmp_path)), workers=1)
+    result.table.loc[0, "monthly_bill_usd"] = 14391.780000000001
+    out = tmp_path / "out"
+    out.mkdir()
+    write_sweep(result, out)
+    rows = list(csv.DictReader((out / "results.csv").open(encoding="utf-8")))
+    assert rows[0]["monthly_bill_usd"] == "14391.78"
+    for row in rows:
+        for name, cell in row.items():
+            if name == "seed" or not re.fullmatch(r"-?[\d.]+(e[-+]\d+)?", cell):
+                continue  # seeds are exact 64-bit integers
+            digits = re.sub(r"e.*", "", cell).replace("-", "").replace(".", "")
+            assert len(digits.lstrip("0")) <= 12, (name, cell)
 
 
 def test_crashing_point_keeps_the_others(tmp_path, monkeypatch):

@@ -115,7 +115,9 @@ def test_cli_sweep_compare_size(tmp_path, capsys):
                      "concurrency=6", "-r", "2", "--workers", "1",
                      "--out", str(out)]) == 0
     assert "## Differences" in (out / "compare.md").read_text()
-    assert (out / "differences.csv").exists()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare.md", "differences.csv", "differences.png", "experiment.json",
+        "points.jsonl", "results.csv", "side_by_side.csv"]
 
     out = tmp_path / "size"
     assert cli.main(["size", str(path), "--target", "mean_tool_wait_s<=0.5",
@@ -177,3 +179,74 @@ def test_cli_refuses_a_foreign_folder(tmp_path, capsys):
                      "--out", str(folder)]) == 2
     assert "not a flipsim sweep" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+ALLOWED = ("allowed: monthly_bill_usd, usd_per_task, p50_task_latency_s, "
+           "p95_task_latency_s")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "{path}", "--grid", "tools.search.concurrency=3,4", "--target",
+      "p95<=3"], f"--target: found metric 'p95'; {ALLOWED}"),
+    (["size", "{path}", "--target", "task_types.nope.p95_latency_s<=40", "--vary",
+      "tools.search.concurrency=1..4"],
+     "--target: found metric 'task_types.nope.p95_latency_s'; allowed:"),
+    (["size", "{path}", "--target", "p95_task_latency_s<=40", "--cost", "nope",
+      "--vary", "tools.search.concurrency=1..4"], "--cost: found metric 'nope'"),
+    (["size", "{path}", "--target", "p95_task_latency_s<=40", "--vary",
+      "tools.search.concurrency=0..4"], "point tools.search.concurrency=0"),
+    (["sensitivity", "{path}", "--metric", "tools.nope.mean_wait_s"],
+     "--metric: found metric 'tools.nope.mean_wait_s'"),
+    (["compare", "{path}", "--variant", "bad"], "--variant 'bad': expected"),
+    (["sweep", "{path}", "--grid", "foo=1,2"], "point foo=1: "),
+    (["sweep", "{path}", "--grid", "tools.search.concurrency=a,b"],
+     "point tools.search.concurrency=a: "),
+    (["sweep", "{path}", "--grid", "tools.search.concurrency=3", "--dask",
+      "nowhere"], "--dask: found 'nowhere'"),
+])
+def test_bad_input_is_refused_before_anything_runs_or_is_written(
+        tmp_path, capsys, argv, message):
+    """Exit 2 naming the option and value; no --out folder (nor its parents)."""
+    path = write_scenario(tmp_path, POOL)
+    out = tmp_path / "new" / "out"
+    code = cli.main([a.replace("{path}", str(path)) for a in argv]
+                    + ["--workers", "1", "--out", str(out)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_target_names_allowed_are_the_scenarios_figures(tmp_path, capsys):
+    """The allowed names follow the scenario's task types, tools and GPU pools."""
+    path = write_scenario(tmp_path, POOL)
+    assert cli.main(["sweep", str(path), "--grid", "tools.search.concurrency=3",
+                     "--target", "p95<=3", "--out", str(tmp_path / "o")]) == 2
+    allowed = capsys.readouterr().err.split("allowed: ")[1].replace("\n", "")
+    names = allowed.split(", ")
+    assert "task_types.ask.p95_latency_s" in names
+    assert "tools.search.utilisation_frac" in names
+    assert not any(n.startswith("gpu_backends.") for n in names)  # no GPU pool
+    assert "monthly_bill.<backend or tool>.<item>" in names
+
+
+def test_unreachable_dask_scheduler_leaves_no_folder(tmp_path, capsys):
+    """A Dask scheduler that does not answer on 127.0.0.1: exit 2, no folder."""
+    path = write_scenario(tmp_path, POOL)
+    out = tmp_path / "new" / "out"
+    assert cli.main(["sweep", str(path), "--grid", "tools.search.concurrency=3",
+                     "--dask", "tcp://127.0.0.1:1", "--out", str(out)]) == 2
+    assert "--dask: cannot reach the scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_bad_input_leaves_an_earlier_experiment_as_it_was(tmp_path):
+    """Rerunning into a finished sweep with a bad grid changes none of its files."""
+    path = write_scenario(tmp_path, POOL)
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "--grid", "tools.search.concurrency=3", "-r", "1",
+            "--workers", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert cli.main([*argv, "--grid", "foo=1"]) == 2
+    assert cli.main([*argv, "--target", "nope<=1"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

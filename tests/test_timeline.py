@@ -333,3 +333,36 @@ def test_onprem_story_says_what_owning_did(tmp_path):
     assert f"the owned fleet cost ${year['owned_usd']:,.0f}" in markdown
     rows = list(csv.reader((tmp_path / "periods.csv").open()))
     assert rows[0][-3:] == ["owned_replicas", "owned_usd", "api_usd"]
+
+
+def test_timeline_files_are_byte_identical_across_runs_and_workers(tmp_path, capsys):
+    """summary.json, periods.csv and report.md hold no wall-clock figure."""
+    data = timeline_data(end="2024-03", prices={"api": {"decline_per_year_frac": 0.5}})
+    path = tmp_path / "timeline.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for workers, folder in (("1", "one"), ("2", "two")):
+        assert main(["run", str(path), "--workers", workers,
+                     "--out", str(tmp_path / folder)]) == 0
+    assert "simulated in" in capsys.readouterr().out  # the wall time is printed
+    for name in ("summary.json", "periods.csv", "report.md"):
+        assert ((tmp_path / "one" / name).read_bytes()
+                == (tmp_path / "two" / name).read_bytes()), name
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert "wall_s" not in summary["timeline"]
+
+
+@pytest.mark.parametrize("day_types, says, never", [
+    ("one", "one representative day", "weekday"),
+    ("weekday_weekend", "two representative days, a weekday and a Saturday",
+     "one representative day"),
+])
+def test_timeline_report_names_the_simulated_days(tmp_path, day_types, says, never):
+    """The report describes one day, or a weekday and a Saturday, as simulated."""
+    scenario = build(timeline_data(end="2024-02", day_types=day_types))
+    summary = timeline_run_summary(run_timeline(scenario), simulator.__version__)
+    write_timeline_report(summary, tmp_path / "out",
+                          dump_resolved(scenario, simulator.__version__))
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert markdown.count(says) == 2  # the opening and the method
+    assert never not in markdown.lower()
+    assert "(one)" not in markdown and "(weekday and weekend)" not in markdown

@@ -17,6 +17,7 @@ import pandas as pd
 from simulator.experiment.compare import (
     Comparison,
     Variant,
+    check_variants,
     parse_variant,
     variants_from_files,
 )
@@ -90,14 +91,25 @@ def compare(*scenarios: str | Path, variants: list[str] | None = None,
             out: str | Path | None = None, progress: Progress | None = None
             ) -> Comparison:
     """Compare scenario files, or one file and its `name:path=value` variants."""
+    chosen = compare_variants(scenarios, variants, overrides)
+    return _run_compare(chosen, replications, seed, confidence, workers, dask,
+                        independent, check_crn, _path(out), progress)
+
+
+def compare_variants(scenarios: tuple[str | Path, ...] | list[str | Path],
+                     variants: list[str] | None = None,
+                     overrides: list[str] | tuple[str, ...] = ()) -> list[Variant]:
+    """The sides of a comparison, each checked as a valid scenario; nothing runs."""
     chosen: list[Variant] = variants_from_files([Path(s) for s in scenarios],
                                                 tuple(overrides))
     for text in variants or []:
+        if not chosen:
+            break  # check_variants says what is missing
         variant = parse_variant(text, chosen[0].base)
         chosen.append(Variant(variant.name, variant.base,
                               (*overrides, *variant.overrides)))
-    return _run_compare(chosen, replications, seed, confidence, workers, dask,
-                        independent, check_crn, _path(out), progress)
+    check_variants(chosen)
+    return chosen
 
 
 def sweep(scenario: str | Path, grid: dict[str, list] | list[str] | None = None,

@@ -97,12 +97,7 @@ def run_compare(variants: list[Variant], replications: int = 5,
                 out_dir: Path | None = None, progress: Progress | None = None
                 ) -> Comparison:
     """Run every variant on the same seeds (or independent ones) and compare."""
-    if len(variants) < 2:
-        raise SimulatorError("compare: give at least two scenarios, or one and a "
-                             "--variant")
-    if len({v.name for v in variants}) < len(variants):
-        raise SimulatorError("--variant: each variant needs its own name; found "
-                             f"{[v.name for v in variants]}")
+    check_variants(variants)
     base_seed = seed if seed is not None else _scenario_seed(variants[0].base)
     common = _points(variants, base_seed, replications, independent=independent)
     extra = (_points(variants, base_seed, replications, independent=True)
@@ -120,6 +115,22 @@ def run_compare(variants: list[Variant], replications: int = 5,
     return Comparison(table, side_by_side(table, names, metrics, confidence),
                       differences(table, names, metrics, confidence, independent),
                       crn, stats, names, replications, confidence, independent)
+
+
+def check_variants(variants: list[Variant]) -> None:
+    """Two or more variants, named apart, each a valid scenario; nothing runs.
+
+    Raises:
+        SimulatorError: the first problem found, naming the variant.
+    """
+    if len(variants) < 2:
+        raise SimulatorError("compare: give at least two scenarios, or one and a "
+                             "--variant")
+    if len({v.name for v in variants}) < len(variants):
+        raise SimulatorError("--variant: each variant needs its own name; found "
+                             f"{[v.name for v in variants]}")
+    for variant in variants:
+        check_point(variant.base, variant.overrides, {"variant": variant.name})
 
 
 def side_by_side(table: pd.DataFrame, names: list[str], metrics: list[str],
@@ -177,7 +188,6 @@ def _points(variants: list[Variant], base_seed: int, replications: int,
     seeds = replication_seeds(base_seed, count)
     points = []
     for position, variant in enumerate(variants):
-        check_point(variant.base, variant.overrides, {"variant": variant.name})
         mine = (seeds[position * replications:(position + 1) * replications]
                 if independent else seeds)
         points += [Point(variant.base, variant.overrides, seed, index,

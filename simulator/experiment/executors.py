@@ -24,7 +24,7 @@ from typing import Any
 
 from simulator.errors import SimulatorError
 from simulator.experiment.points import Point, run_point
-from simulator.experiment.store import PointStore
+from simulator.experiment.store import PointStore, round_trip
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def run_points(points: list[Point], workers: int | None = None,
     # Progress starts with the first result, after the worker processes fork.
     for count, record in enumerate(_execute(list(todo.values()), workers, dask),
                                    start=1):
+        record = round_trip(record)  # as a resumed run would read it
         done[record["key"]] = record
         if store is not None:
             store.append(record)
@@ -69,6 +70,14 @@ def default_workers() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def check_dask(dask: Any) -> None:
+    """Refuse a `--dask` value that is no scheduler address (None: no Dask)."""
+    if isinstance(dask, str) and dask != "local" and not dask.startswith(
+            ("tcp://", "tls://")):
+        raise SimulatorError(f"--dask: found {dask!r}; give tcp://host:port, "
+                             "tls://host:port or local")
 
 
 def _execute(points: list[Point], workers: int | None, dask: Any
@@ -109,9 +118,7 @@ def _on_dask(points: list[Point], dask: Any, workers: int | None
                                    n_workers=workers or default_workers(),
                                    threads_per_worker=1, processes=True)
             address = cluster.scheduler_address
-        elif not address.startswith(("tcp://", "tls://")):
-            raise SimulatorError(f"--dask: found {address!r}; give tcp://host:port, "
-                                 "tls://host:port or local")
+        check_dask(address)
         try:
             client, own_client = Client(address, timeout="10s"), True
         except (OSError, TimeoutError) as exc:

@@ -6,7 +6,10 @@ names below, plus detail names built from the summary, e.g.
 `tools.search.mean_wait_s`, `gpu_backends.owned.utilisation_frac`,
 `task_types.chat.p95_latency_s` or `monthly_bill.frontier-api.output_tokens`.
 A figure that has no value in a run (no GPU pool, an unstable tool's wait,
-no completed task) is NaN.
+no completed task) is NaN. `metric_names(scenario)` lists the names a run
+of a scenario produces, without running it, so a bad metric is refused
+before any point runs (bill lines are known only after a run, so only their
+`monthly_bill.<backend or tool>.` part is checked up front).
 Limitations: task latency percentiles pool every task type of the window;
 `gpu_utilisation_frac` weights pools by their slots.
 """
@@ -17,8 +20,10 @@ import math
 
 import numpy as np
 
+from simulator.errors import SimulatorError
 from simulator.metrics import percentiles, window_view
 from simulator.records import COMPLETED, FAILED, IN_FLIGHT, RunResult
+from simulator.scenario import Scenario
 
 HEADLINE = (
     "monthly_bill_usd", "usd_per_task", "p50_task_latency_s", "p95_task_latency_s",
@@ -65,6 +70,41 @@ def headline_figures(run: RunResult, summary: dict) -> dict[str, float]:
 def metric_name(name: str) -> str:
     """The canonical name of a metric written by a user (aliases resolved)."""
     return ALIASES.get(name, name)
+
+
+TASK_TYPE_FIGURES = ("p95_latency_s", "cost_per_completed_task_usd",
+                     "monthly_spend_usd", "compute_multiplier",
+                     "tokens_per_completed_task")
+TOOL_FIGURES = ("mean_wait_s", "utilisation_frac")
+GPU_FIGURES = ("utilisation_frac", "mean_wait_s", "monthly_usd")
+
+
+def metric_names(scenario: Scenario) -> list[str]:
+    """Every figure name a run of `scenario` has (bill lines as a pattern)."""
+    names = list(HEADLINE)
+    names += [f"task_types.{t}.{f}" for t in scenario.task_types
+              for f in TASK_TYPE_FIGURES]
+    names += [f"tools.{t}.{f}" for t in scenario.tools for f in TOOL_FIGURES]
+    names += [f"gpu_backends.{b}.{f}" for b, spec in scenario.backends.items()
+              if spec.kind != "api" for f in GPU_FIGURES]
+    return names + ["monthly_bill.<backend or tool>.<item>"]
+
+
+def check_metric(name: str, scenario: Scenario, option: str) -> str:
+    """The canonical name of a metric a run of `scenario` produces.
+
+    Raises:
+        SimulatorError: no run of the scenario has that figure; the message
+            names the option, the value found and every allowed name.
+    """
+    name = metric_name(name)
+    owner, _, item = name.removeprefix("monthly_bill.").partition(".")
+    if name in metric_names(scenario) or (
+            name.startswith("monthly_bill.") and item
+            and (owner in scenario.backends or owner in scenario.tools)):
+        return name
+    allowed = ", ".join([*metric_names(scenario), *ALIASES])
+    raise SimulatorError(f"{option}: found metric {name!r}; allowed: {allowed}")
 
 
 def _task_figures(run: RunResult) -> dict[str, float]:

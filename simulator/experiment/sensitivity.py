@@ -27,8 +27,13 @@ import pandas as pd
 from simulator.catalogue import GPU_TYPES
 from simulator.errors import SimulatorError
 from simulator.experiment.executors import Progress, RunStats, run_points
-from simulator.experiment.headline import metric_name
-from simulator.experiment.points import Point, read_base, replication_seeds
+from simulator.experiment.headline import check_metric
+from simulator.experiment.points import (
+    Point,
+    build_scenario,
+    read_base,
+    replication_seeds,
+)
 from simulator.experiment.stats import mean_interval
 from simulator.experiment.store import PointStore
 from simulator.experiment.sweep import check_point, parse_bounds
@@ -102,6 +107,29 @@ def run_sensitivity(scenario: Path, params: list[str] | None = None,
                     out_dir: Path | None = None, progress: Progress | None = None
                     ) -> Sensitivity:
     """Run the base and each input low and high, and rank the swings."""
+    inputs, points, chosen = plan_sensitivity(scenario, params, delta, metrics,
+                                              replications, overrides, seed)
+    store = PointStore(out_dir) if out_dir is not None else None
+    records, stats = run_points(points, workers, dask, store, progress)
+    table = results_table(records, ["input", "side"])
+    for name in chosen:
+        if name not in table:  # a bill line no run had
+            raise SimulatorError(f"--metric: no metric {name!r} in the results")
+    return Sensitivity(table, swings(table, inputs, chosen, confidence), inputs,
+                       chosen, stats)
+
+
+def plan_sensitivity(scenario: Path, params: list[str] | None = None,
+                     delta: float = 0.25, metrics: list[str] | None = None,
+                     replications: int = 3, overrides: tuple[str, ...] = (),
+                     seed: int | None = None
+                     ) -> tuple[list[Input], list[Point], list[str]]:
+    """The inputs, every point and the metric names, all checked; nothing runs.
+
+    Raises:
+        SimulatorError: a bad --delta, --param or --metric, or a point whose
+            scenario is invalid.
+    """
     if not 0 < delta < 1:
         raise SimulatorError(f"--delta: found {delta}; allowed: between 0 and 1")
     base = read_base(scenario)
@@ -123,19 +151,14 @@ def run_sensitivity(scenario: Path, params: list[str] | None = None,
         runs += [(item.name, "low", item.low), (item.name, "high", item.high)]
     points = []
     for name, side, extra in runs:
-        params = {"input": name, "side": side}
-        check_point(base, (*overrides, *extra), params)
-        points += [Point(base, (*overrides, *extra), s, i, params, f"{name} {side}")
+        labels = {"input": name, "side": side}
+        check_point(base, (*overrides, *extra), labels)
+        points += [Point(base, (*overrides, *extra), s, i, labels, f"{name} {side}")
                    for i, s in enumerate(seeds)]
-    store = PointStore(out_dir) if out_dir is not None else None
-    records, stats = run_points(points, workers, dask, store, progress)
-    table = results_table(records, ["input", "side"])
-    chosen = [metric_name(m) for m in (metrics or DEFAULT_METRICS)]
-    for name in chosen:
-        if name not in table:
-            raise SimulatorError(f"--metric: no metric {name!r} in the results")
-    return Sensitivity(table, swings(table, list(inputs.values()), chosen, confidence),
-                       list(inputs.values()), chosen, stats)
+    at_base = build_scenario(base, overrides)
+    chosen = [check_metric(m, at_base, "--metric")
+              for m in (metrics or DEFAULT_METRICS)]
+    return list(inputs.values()), points, chosen
 
 
 def swings(table: pd.DataFrame, inputs: list[Input], metrics: list[str],

@@ -32,8 +32,13 @@ import pandas as pd
 
 from simulator.errors import SimulatorError
 from simulator.experiment.executors import Progress, RunStats, run_points
-from simulator.experiment.headline import metric_name
-from simulator.experiment.points import Point, read_base, replication_seeds
+from simulator.experiment.headline import check_metric, metric_name
+from simulator.experiment.points import (
+    Point,
+    build_scenario,
+    read_base,
+    replication_seeds,
+)
 from simulator.experiment.stats import mean_interval
 from simulator.experiment.store import PointStore
 from simulator.experiment.sweep import check_point, parse_bounds
@@ -135,15 +140,12 @@ def run_sizing(scenario: Path, target: Target, dimensions: list[Dimension],
                out_dir: Path | None = None, progress: Progress | None = None
                ) -> SizingResult:
     """Bisect the last dimension for every combination of the others."""
-    if not dimensions:
-        raise SimulatorError("size: give at least one --vary path=lo..hi")
+    target, cost_metric = check_sizing(scenario, target, dimensions, cost_metric,
+                                       overrides)
     base = read_base(scenario)
     base_seed = seed if seed is not None else int(base.data.get("seed", 0) or 0)
     seeds = replication_seeds(base_seed, replications)
     outer = list(itertools.product(*(d.values for d in dimensions[:-1])))
-    if len(outer) > MAX_COMBINATIONS:
-        raise SimulatorError(f"--vary: {len(outer):,} combinations of the dimensions "
-                             f"before the last; at most {MAX_COMBINATIONS}")
     searched = dimensions[-1]
     store = PointStore(out_dir) if out_dir is not None else None
     state = {combo: [0, len(searched.values) - 1, None] for combo in outer}
@@ -177,6 +179,36 @@ def run_sizing(scenario: Path, target: Target, dimensions: list[Dimension],
     notes = [] if best else [f"no configuration met {target} within the ranges"]
     return SizingResult(table, evaluated, best, target, cost_metric, dimensions,
                         RunStats(ran, reused), confidence, replications, notes)
+
+
+def check_sizing(scenario: Path, target: Target, dimensions: list[Dimension],
+                 cost_metric: str = "monthly_bill_usd",
+                 overrides: tuple[str, ...] = ()) -> tuple[Target, str]:
+    """Check a search before anything runs: every corner of the dimensions
+    builds a valid scenario, and the target and cost name figures its runs
+    produce. Returns the target and the cost with their names resolved.
+
+    Raises:
+        SimulatorError: naming the option, the value found and what is allowed.
+    """
+    if not dimensions:
+        raise SimulatorError("size: give at least one --vary path=lo..hi")
+    outer = math.prod(len(d.values) for d in dimensions[:-1])
+    if outer > MAX_COMBINATIONS:
+        raise SimulatorError(f"--vary: {outer:,} combinations of the dimensions "
+                             f"before the last; at most {MAX_COMBINATIONS}")
+    base = read_base(scenario)
+    corners = itertools.product(*(sorted({d.values[0], d.values[-1]})
+                                  for d in dimensions))
+    for corner in corners:
+        params = dict(zip((d.path for d in dimensions), corner, strict=True))
+        check_point(base, (*overrides, *(f"{p}={json.dumps(v)}"
+                                         for p, v in params.items())), params)
+    first = build_scenario(base, (*overrides, *(
+        f"{d.path}={json.dumps(d.values[-1])}" for d in dimensions)))
+    cost_metric = check_metric(cost_metric, first, "--cost")
+    return Target(check_metric(target.metric, first, "--target"), target.op,
+                  target.value), cost_metric
 
 
 def _next_probes(probes: dict, state: dict, found: list[dict], searched: Dimension,

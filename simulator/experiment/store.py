@@ -4,13 +4,17 @@ Each finished point is appended to `points.jsonl` in the output folder as
 soon as it is done, and flushed to disk, so a killed experiment keeps every
 point that finished. Rerunning the same experiment into the same folder
 reads the file and runs only the points whose key is not there. A line cut
-short by a kill is ignored (that point simply runs again).
+short by a kill is ignored (that point simply runs again). Every line is
+strict JSON: a figure with no value (NaN, or an infinity) is written as null
+and read back as NaN, and `round_trip` gives a fresh record that same form,
+so a resumed experiment's tables match an uninterrupted one's byte for byte.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ class PointStore:
         with self.path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 try:
-                    record = json.loads(line)
+                    record = decode(line)
                     done[record["key"]] = record
                 except (ValueError, KeyError, TypeError):
                     logger.warning("%s:%d: unreadable line skipped", self.path, number)
@@ -53,10 +57,40 @@ class PointStore:
                     handle.seek(-1, os.SEEK_END)
                     if handle.read(1) != b"\n":  # a line cut short by a kill
                         handle.write(b"\n")
-                text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-                handle.write(text.encode("utf-8") + b"\n")
+                handle.write(encode(record).encode("utf-8") + b"\n")
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
             raise SimulatorError(f"--out {self.folder}: cannot write {POINTS_FILE} "
                                  f"({exc.strerror or exc})") from None
+
+
+def encode(record: dict[str, Any]) -> str:
+    """One point as a line of strict JSON: non-finite numbers become null."""
+    return json.dumps(_finite_or_null(record), sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def decode(line: str) -> dict[str, Any]:
+    """A stored line as a record; a figure stored as null is NaN again."""
+    record = json.loads(line)
+    figures = record.get("figures")
+    if isinstance(figures, dict):
+        record["figures"] = {name: math.nan if value is None else value
+                             for name, value in figures.items()}
+    return record
+
+
+def round_trip(record: dict[str, Any]) -> dict[str, Any]:
+    """The record exactly as a resumed experiment would read it back."""
+    return decode(encode(record))
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value

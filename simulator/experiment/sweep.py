@@ -13,6 +13,7 @@ hypercube).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -173,21 +174,47 @@ def check_point(base: BaseScenario, overrides: tuple[str, ...],
                              for line in str(exc).splitlines()]) from None
 
 
-def run_sweep(spec: SweepSpec, workers: int | None = None, dask: Any = None,
-              out_dir: Path | None = None, progress: Progress | None = None
-              ) -> SweepResult:
-    """Run (or finish) a sweep; with `out_dir`, finished points are kept there."""
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep: its points, parameter names and target (if any)."""
+
+    points: list[Point]
+    params: list[str]
+    target: Any = None
+
+
+def plan_sweep(spec: SweepSpec) -> SweepPlan:
+    """Check every point and the target up front; nothing runs or is written.
+
+    Raises:
+        SimulatorError: a point's scenario is invalid, or the target is not
+            `metric<=value` on a figure the scenario's runs produce.
+    """
     points, params = sweep_points(spec)
-    store = PointStore(out_dir) if out_dir is not None else None
-    records, stats = run_points(points, workers, dask, store, progress)
-    table = results_table(records, params)
-    metrics = list(HEADLINE)
     target = None
     if spec.target is not None:
+        from simulator.experiment.headline import check_metric
         from simulator.experiment.sizing import parse_target
 
         target = parse_target(spec.target)
-        if target.metric not in table:
+        first = build_scenario(points[0].base, points[0].overrides)
+        target = dataclasses.replace(
+            target, metric=check_metric(target.metric, first, "--target"))
+    return SweepPlan(points, params, target)
+
+
+def run_sweep(spec: SweepSpec, workers: int | None = None, dask: Any = None,
+              out_dir: Path | None = None, progress: Progress | None = None,
+              plan: SweepPlan | None = None) -> SweepResult:
+    """Run (or finish) a sweep; with `out_dir`, finished points are kept there."""
+    plan = plan or plan_sweep(spec)
+    params, target = plan.params, plan.target
+    store = PointStore(out_dir) if out_dir is not None else None
+    records, stats = run_points(plan.points, workers, dask, store, progress)
+    table = results_table(records, params)
+    metrics = list(HEADLINE)
+    if target is not None:
+        if target.metric not in table:  # a bill line no run had
             raise SimulatorError(f"target: no metric {target.metric!r} in the results")
         metrics += [target.metric] if target.metric not in metrics else []
     summary = interval_table(table, ["label", *params], metrics, spec.confidence)

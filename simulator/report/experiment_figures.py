@@ -132,3 +132,30 @@ def frontier_figure(evaluated: pd.DataFrame, metric_label: str, cost_label: str,
 def _series_label(names: list[str], key: object) -> str:
     values = key if isinstance(key, tuple) else (key,)
     return ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+
+
+def differences_figure(differences: pd.DataFrame, metrics: list[str],
+                       path: Path) -> None:
+    """Each scenario minus the baseline, per metric, with its interval."""
+    columns = 2 if len(metrics) > 1 else 1
+    rows = max(math.ceil(len(metrics) / columns), 1)
+    figure, axes = plt.subplots(rows, columns, figsize=(6 * columns, 2.6 * rows),
+                                squeeze=False)
+    for axis, metric in zip(axes.flat, metrics, strict=False):
+        mine = differences[differences["metric"] == metric]
+        names = mine["variant"].astype(str).tolist()
+        axis.errorbar(mine["difference_mean"], range(len(names)),
+                      xerr=np.nan_to_num(mine["half_width"].to_numpy()),
+                      fmt="o", capsize=4)
+        axis.axvline(0.0, color="0.4", linewidth=0.8)
+        axis.set_yticks(range(len(names)), names)
+        axis.set_ylim(-0.7, len(names) - 0.3)
+        axis.set_xlabel(f"difference in {HEADLINE_LABELS.get(metric, metric)}")
+        axis.grid(alpha=0.3, axis="x")
+    for axis in list(axes.flat)[len(metrics):]:
+        axis.set_visible(False)
+    baseline = differences["baseline"].iloc[0] if len(differences) else ""
+    figure.suptitle(f"each scenario minus {baseline} (mean, interval)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)

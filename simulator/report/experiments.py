@@ -3,6 +3,8 @@
 An experiment folder holds `experiment.json` (what ran), `points.jsonl` (the
 resume file, appended while points run) and the outputs, which are written
 once every point is done, each to a temporary name and renamed into place.
+CSV numbers carry at most 12 significant digits, which hides the last-digit
+noise of float sums (14391.780000000001 is written 14391.78).
 A folder is reused only if it is empty or holds an earlier experiment of
 the same kind; anything else is refused. Tables are written from data that
 does not depend on the executor, so the same experiment gives the same bytes.
@@ -16,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.errors import SimulatorError
@@ -24,6 +27,7 @@ from simulator.experiment.store import POINTS_FILE
 from simulator.experiment.tables import measured_metrics
 
 MARKER_FILE = "experiment.json"
+CSV_FLOAT_FORMAT = "%.12g"  # 14391.780000000001 prints as 14391.78
 CHART_METRICS = ("monthly_bill_usd", "usd_per_task", "p50_task_latency_s",
                  "p95_task_latency_s", "p99_task_latency_s", "gpu_utilisation_frac",
                  "mean_gpu_wait_s", "mean_tool_wait_s")
@@ -79,14 +83,24 @@ def write_sweep(result: Any, folder: Path) -> list[Path]:
 
 
 def write_comparison(result: Any, folder: Path) -> list[Path]:
-    """results.csv, side_by_side.csv, differences.csv, crn.csv, compare.md."""
+    """results.csv, side_by_side.csv, differences.csv, crn.csv (with the CRN
+    check), differences.png, compare.md (last)."""
+    from simulator.report.experiment_figures import differences_figure
+
     tables = {"results": result.table, "side_by_side": result.side_by_side,
               "differences": result.differences}
     if result.crn_check is not None:
         tables["crn"] = result.crn_check
     written = _tables(folder, tables)
-    written.append(_write_text(folder / "compare.md",
-                               "\n".join(comparison_markdown(result)) + "\n"))
+    diff = result.differences
+    metrics = [m for m in CHART_METRICS
+               if np.isfinite(diff.loc[diff["metric"] == m, "difference_mean"]
+                              .to_numpy(dtype=float)).any()]
+    _atomic(folder / "differences.png", lambda tmp: differences_figure(
+        diff, metrics, tmp))
+    written.append(folder / "differences.png")
+    lines = comparison_markdown(result) + ["", "![differences](differences.png)"]
+    written.append(_write_text(folder / "compare.md", "\n".join(lines) + "\n"))
     return written
 
 
@@ -221,10 +235,22 @@ def _tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
     paths = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        _atomic(path, lambda tmp, f=frame: f.to_csv(tmp, index=False,
-                                                    float_format="%.17g"))
+        _atomic(path, lambda tmp, f=frame: _csv_ready(f).to_csv(
+            tmp, index=False, float_format=CSV_FLOAT_FORMAT))
         paths.append(path)
     return paths
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats inside text columns formatted as the float columns are."""
+    frame = frame.copy()
+    for name in frame.columns:
+        if frame[name].dtype.kind != "O":
+            continue
+        frame[name] = frame[name].map(
+            lambda v: CSV_FLOAT_FORMAT % v
+            if isinstance(v, float) and math.isfinite(v) else v)
+    return frame
 
 
 def _parquet(frame: pd.DataFrame, path: Path) -> Path:

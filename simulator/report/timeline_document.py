@@ -61,9 +61,9 @@ def build_timeline_document(summary: dict) -> list[Block]:
 def _opening(timeline: dict) -> str:
     return (f"This report follows {timeline['num_periods']} months, "
             f"{timeline['start']} to {timeline['end']}. Each month is simulated as "
-            "one representative day of AI work (every request, LLM call and tool "
-            "call), then scaled up to the whole month. Training spend is the "
-            "scenario's schedule; inference spend comes from the simulation.")
+            f"{_days(timeline['day_types'])} of AI work (every request, LLM call "
+            "and tool call), then scaled up to the whole month. Training spend is "
+            "the scenario's schedule; inference spend comes from the simulation.")
 
 
 def _price_story(timeline: dict) -> str:
@@ -212,18 +212,29 @@ def _method(timeline: dict, scenario: dict) -> str:
     periods = timeline["periods"]
     largest = max(period["scale"] for period in periods)
     warned = sum(1 for period in periods if period["warnings"])
-    kinds = timeline["day_types"].replace("_", " and ")
-    text = (f"Each month ran as representative simulated days ({kinds}) with its "
-            f"own seed, derived from seed {scenario['seed']} by the month's "
-            f"name. At most about {timeline['sample_tasks_per_day']:,.0f} tasks a "
+    two = timeline["day_types"] == "weekday_weekend"
+    text = (f"Each month ran as {_days(timeline['day_types'])}, on its own "
+            f"seed (derived from seed {scenario['seed']} by the month's name). "
+            f"At most about {timeline['sample_tasks_per_day']:,.0f} tasks a "
             "day were simulated; a larger population was scaled down to "
             f"that sample and its bill multiplied back up (by up to "
-            f"{largest:,.0f}x here). A representative day leaves out day-to-day "
-            f"variation inside a month, and queues start empty each month.")
+            f"{largest:,.0f}x here). "
+            + ("Two representative days leave out other" if two
+               else "A representative day leaves out")
+            + " day-to-day variation inside a month, and queues start empty each "
+            "month.")
     if warned:
         text += (f" {warned} of {len(periods)} months carry warnings (often too few "
                  "slow tasks for a precise p95); they are in summary.json.")
-    return text + f" The whole timeline took {timeline['wall_s']:.1f} s to simulate."
+    return text
+
+
+def _days(day_types: str) -> str:
+    """The simulated day(s) of a month, in words, for each `day_types` setting."""
+    if day_types == "weekday_weekend":
+        return ("two representative days, a weekday and a Saturday, weighted by "
+                "the month's weekdays and weekend days")
+    return "one representative day"
 
 
 def _at(periods: list[dict], month: str | None) -> dict | None:

@@ -45,7 +45,6 @@ def timeline_summary(result: TimelineResult) -> dict:
         "onprem_share": _onprem_rule(timeline.onprem_share),
         "periods": [period_entry(period, price) for period, price in
                     zip(periods, basket, strict=True)],
-        "wall_s": round(result.wall_s, 3),
     }
 
 
