@@ -25,6 +25,7 @@ import html
 import json
 import logging
 import math
+import re
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -134,22 +135,28 @@ def apply_sliders(data: dict, values: dict[str, float | None]) -> dict:
     return data
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+"""A decimal number as a slider sends it (no underscores, hex, inf or nan)."""
+
+
 def slider_values(query: dict[str, list[str]]) -> dict[str, float]:
-    """The sliders' values in a query string (others ignored), each checked.
+    """The sliders' values in a query string, each checked.
 
     Raises:
-        SimulatorError: a value that is no finite number or is outside its
-            slider's range; one line per slider, naming it and the range.
+        SimulatorError: a parameter that is no slider, or a value that is no
+            plain finite decimal number or is outside its slider's range; one
+            line per problem, naming the parameter and what is allowed.
     """
     values, problems = {}, []
+    names = [slider[0] for slider in SLIDERS]
+    for name in query:
+        if name not in names:
+            problems.append(f"{name}: not a slider; allowed: {', '.join(names)}")
     for name, _, low, high, _ in SLIDERS:
         if name not in query:
             continue
         text = query[name][-1]
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = float(text) if _PLAIN_NUMBER.fullmatch(text.strip()) else math.nan
         if not (math.isfinite(value) and low <= value <= high):
             problems.append(f"{name}: found {text!r}; a number from {low:g} to "
                             f"{high:g}")

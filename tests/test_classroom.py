@@ -28,9 +28,18 @@ def address():
 
 
 def test_slider_values_in_range_are_read():
-    """Numbers within each slider's range pass; other parameters are ignored."""
-    query = {"agent_share": ["0.5"], "steps": ["0.25", "3"], "colour": ["red"]}
+    """Numbers within each slider's range pass (the last of repeated ones)."""
+    query = {"agent_share": ["0.5"], "steps": ["0.25", "3"]}
     assert slider_values(query) == {"agent_share": 0.5, "steps": 3.0}
+
+
+def test_unknown_parameters_and_unusual_number_spellings_are_refused():
+    with pytest.raises(SimulatorError, match="agent_shar: not a slider; allowed: "
+                       "agent_share, steps"):
+        slider_values({"agent_shar": ["0.5"]})
+    for text in ("0_1", "0x1", "inf", "nan", ""):
+        with pytest.raises(SimulatorError, match="agent_share: found"):
+            slider_values({"agent_share": [text]})
 
 
 @pytest.mark.parametrize("name, text", [

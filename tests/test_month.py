@@ -85,7 +85,7 @@ def test_weighted_quantile_is_nearest_rank_with_unit_weights():
 def test_cli_runs_month_mode_for_long_horizons(tmp_path, capsys):
     out = tmp_path / "report"
     code = main(["run", str(CHECK), "--set", "horizon_s=604800", "--set",
-                 "arrivals.num_users=300", "--out", str(out), "--workers", "1",
+                 "arrivals.num_users=3000", "--out", str(out), "--workers", "1",
                  "--month-replications", "2"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -158,3 +158,30 @@ def test_modes_that_cannot_combine_are_refused(tmp_path, capsys):
                  "--out", str(tmp_path / "r")]) == 2
     assert "--month-replications" in capsys.readouterr().err
     assert not (tmp_path / "t").exists() and not (tmp_path / "r").exists()
+
+
+def test_month_mode_gives_way_when_exact_is_cheaper(tmp_path, capsys):
+    """A week of 300 users: the windows would simulate more tasks than the
+    week holds, so the horizon's own choice of month mode falls back to an
+    exact run; forcing --month on a horizon of a minute is refused."""
+    out = tmp_path / "small"
+    assert main(["run", str(CHECK), "--set", "horizon_s=604800", "--set",
+                 "arrivals.num_users=300", "--out", str(out)]) == 0
+    assert "running every call instead" in capsys.readouterr().err
+    assert "mode" not in json.loads((out / "summary.json").read_text())
+    assert main(["run", str(CHECK), "--month", "--set", "horizon_s=60",
+                 "--out", str(tmp_path / "minute")]) == 2
+    assert "drop --month (an exact run is cheaper here)" in capsys.readouterr().err
+    assert not (tmp_path / "minute").exists()
+
+
+def test_options_of_another_mode_are_refused(tmp_path, capsys):
+    for args, message in (
+            (["--month-replications", "3"], "--month-replications: only for month"),
+            (["--confidence", "0.8"], "--confidence 0.8: sets the interval"),
+            (["--month", "--dask", "local"], "--month with --dask"),
+    ):
+        assert main(["run", str(CHECK), "--set", "horizon_s=3600",
+                     "--out", str(tmp_path / "x"), *args]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

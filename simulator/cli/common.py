@@ -85,7 +85,7 @@ def _bad_input_exits_2(command: Callable) -> Callable:
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate what AI agents do to inference bills and latency.")
 out = Console(width=None if sys.stdout.isatty() else 132)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay one line each
 
 SetOption = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a scenario field: dotted.path=value (repeatable).")]

@@ -32,6 +32,7 @@ from simulator.cli.common import (
 )
 from simulator.economics.pricing import format_usd
 from simulator.errors import SimulatorError
+from simulator.month import DEFAULT_REPLICATIONS
 from simulator.scenario import dump_resolved, load_scenario
 from simulator.scenario.schema import Scenario
 
@@ -54,9 +55,10 @@ def run(
     month: Annotated[bool, typer.Option(
         "--month", help="Estimate from sampled windows (month mode), even for a "
         "horizon shorter than a week.")] = False,
-    month_replications: Annotated[int, typer.Option(
+    month_replications: Annotated[int | None, typer.Option(
         "--month-replications", min=2, max=100,
-        help="Month mode: runs of every window, each with its own seed.")] = 4,
+        help="Month mode: runs of every window, each with its own seed "
+        "(default 4).")] = None,
     replications: Annotated[int, typer.Option(
         "--replications", min=1, max=10_000,
         help="Run this many seeds derived from the scenario seed and report each "
@@ -67,8 +69,9 @@ def run(
         "results do not depend on it).")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Run replications on Dask: tcp://host:port, or local.")] = None,
-    confidence: Annotated[float, typer.Option(
-        "--confidence", min=0.5, max=0.999, help="Interval level.")] = 0.95,
+    confidence: Annotated[float | None, typer.Option(
+        "--confidence", min=0.5, max=0.999,
+        help="Interval level of --replications (default 0.95).")] = None,
 ) -> None:
     """Run a scenario; print a summary and write the report folder.
 
@@ -80,30 +83,42 @@ def run(
     _configure_logging(log_level)
     if exact and month:
         raise SimulatorError("--exact and --month: choose one")
-    if (exact or month) and (replications > 1 or dask is not None):
+    replicating = replications > 1 or dask is not None
+    asked = "--dask" if dask is not None else f"--replications {replications}"
+    if (exact or month) and replicating:
         raise SimulatorError(
-            f"--{'exact' if exact else 'month'} with --replications {replications}: "
-            "replications run every call of short horizons; month mode has its "
-            "own --month-replications")
-    if replications > 1 or dask is not None:
+            f"--{'exact' if exact else 'month'} with {asked}: replications run "
+            "every call of short horizons; month mode has its own "
+            "--month-replications")
+    if confidence is not None and not replicating:
+        raise SimulatorError(f"--confidence {confidence:g}: sets the interval of "
+                             "--replications; month mode's intervals are 95%")
+    if replicating:
+        if month_replications is not None:
+            raise SimulatorError(f"--month-replications with {asked}: choose one")
         from simulator.cli.experiments import _run_replications
 
         _run_replications(scenario_file, out_dir, seed, overrides or [], trace,
-                          replications, workers, dask, confidence)
+                          replications, workers, dask, confidence or 0.95)
         return
     scenario = load_scenario(scenario_file, overrides or [], seed, trace)
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
     if scenario.timeline is not None:
-        if exact or month:
-            raise SimulatorError(
-                f"--{'exact' if exact else 'month'}: a timeline simulates "
-                "representative days of each month; drop the option")
+        if exact or month or month_replications is not None:
+            given = ("--exact" if exact else "--month" if month
+                     else "--month-replications")
+            raise SimulatorError(f"{given}: a timeline simulates representative "
+                                 "days of each month; drop the option")
         _run_timeline(scenario, folder, workers or DEFAULT_WORKERS)
         return
     if month or (not exact and _wants_month_mode(scenario)):
-        return _run_month(scenario, folder, month_replications,
-                          workers or DEFAULT_WORKERS)
+        if _run_month(scenario, folder, month_replications or DEFAULT_REPLICATIONS,
+                      workers or DEFAULT_WORKERS, forced=month):
+            return
+    elif month_replications is not None:
+        raise SimulatorError("--month-replications: only for month mode (--month, "
+                             "or a horizon of a week or more)")
     _warn_if_large(scenario)
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update)
@@ -149,22 +164,53 @@ def _warn_if_large(scenario: Scenario) -> None:
 def _span(seconds: float) -> str:
     """A horizon in days, or in hours when shorter than a day."""
     if seconds >= 86_400:
-        return f"{seconds / 86_400:,.4g} days"
-    return f"{seconds / 3600:,.4g} hours"
+        days = seconds / 86_400
+        return f"{days:,.4g} day{'' if days == 1 else 's'}"
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.4g} hours"
+    return f"{seconds:,.4g} seconds"
+
+
+MONTH_COST_REFUSED = 10.0
+"""--month is refused when its windows would simulate this many times the
+tasks of the whole horizon (run it exact instead)."""
 
 
 def _run_month(scenario: Scenario, folder: Path, replications: int,
-               workers: int) -> None:
-    """Month mode: estimate, print the headline figures, write the report."""
-    from simulator.month import check_month_mode, estimate_month
+               workers: int, forced: bool) -> bool:
+    """Month mode: estimate, print the headline figures, write the report.
+
+    False (nothing done) when month mode was chosen by the horizon but its
+    windows would simulate more than the whole horizon: an exact run is then
+    cheaper, and exact.
+    """
+    from simulator.month import check_month_mode, estimate_month, plan_month
     from simulator.report import write_folder
     from simulator.report.month import interval_text, write_month_files
 
     check_month_mode(scenario)
+    plan = plan_month(scenario, replications)
+    ratio = plan.planned_tasks / max(plan.horizon_tasks, 1.0)
+    if ratio > 1 and not forced:
+        err.print(f"month mode would simulate {plan.planned_tasks:,.0f} tasks, more "
+                  f"than the horizon's {plan.horizon_tasks:,.0f}; running every "
+                  "call instead", markup=False, highlight=False)
+        return False
+    if ratio > MONTH_COST_REFUSED:
+        raise SimulatorError(
+            f"--month: its windows would simulate about {plan.planned_tasks:,.0f} "
+            f"tasks, {ratio:,.0f} times the {plan.horizon_tasks:,.0f} the horizon "
+            "holds; drop --month (an exact run is cheaper here)")
+    if ratio > 1:
+        err.print(f"warning: month mode will simulate about "
+                  f"{plan.planned_tasks:,.0f} tasks, more than the horizon's "
+                  f"{plan.horizon_tasks:,.0f}; --exact would be cheaper",
+                  markup=False, highlight=False)
     err.print(f"month mode: {_span(scenario.horizon_s)} estimated from "
               f"sampled windows x {replications} replications on {workers} "
               "process(es) (--exact simulates every call)", highlight=False)
-    estimate = estimate_month(scenario, replications=replications, workers=workers)
+    estimate = estimate_month(scenario, replications=replications, workers=workers,
+                              plan=plan)
     summary = estimate.summary(simulator.__version__)
     write_folder(folder, lambda staging: write_month_files(
         estimate, summary, staging, dump_resolved(scenario, simulator.__version__)))
@@ -185,10 +231,13 @@ def _run_month(scenario: Scenario, folder: Path, replications: int,
     out.print(f"simulated {method['calls_simulated']:,} LLM calls to estimate the "
               f"horizon's {method['calls_estimated_in_horizon']:,.0f} "
               f"({method['busy_hours']} busy hours, simulated on one day of each "
-              f"day type; {method['quiet_hours']} quiet hours screened)")
+              f"day type; {method['quiet_hours']} quiet hours screened"
+              + (f", {method['empty_hours']} with no arrivals"
+                 if method["empty_hours"] else "") + ")")
     for warning in estimate.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     out.print(f"report: {folder}/report.html (estimated in {estimate.wall_s:.1f} s)")
+    return True
 
 
 @app.command()

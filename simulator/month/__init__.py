@@ -70,13 +70,13 @@ from simulator.month.strata import (
     LOAD_SCREEN,
     WAIT_SCREEN,
     Pilot,
+    Window,
     horizon_hours,
     is_busy,
     pilot_demand,
     plan_windows,
 )
 from simulator.month.windows import (
-    MAX_DRAIN_S,
     WARMUP_S,
     WindowResult,
     replace_scenario,
@@ -130,15 +130,58 @@ def check_month_mode(scenario: Scenario) -> None:
                                 "support autoscaled pools; run with --exact")
 
 
-def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
-                   workers: int = 1) -> MonthEstimate:
-    """Estimate the scenario's horizon (and billing month) from sampled windows."""
+@dataclass(frozen=True)
+class MonthPlan:
+    """What month mode will simulate, decided before it simulates anything."""
+
+    pilot: Pilot
+    busy: np.ndarray
+    windows: list[Window]
+    strata: list[dict]
+    hour_rates: np.ndarray
+    hour_lengths: np.ndarray
+    replications: int
+
+    @property
+    def horizon_tasks(self) -> float:
+        """Expected tasks of the whole horizon (what an exact run simulates)."""
+        return float(np.sum(self.hour_rates * self.hour_lengths))
+
+    @property
+    def planned_tasks(self) -> float:
+        """Expected tasks the windows will simulate, warm-ups and drains
+        included (drains at their longest), plus the pilot's."""
+        from simulator.month.windows import expected_between
+
+        per_replication = sum(
+            w.constant_rate_per_s * w.simulated_s if w.constant_rate_per_s
+            is not None else expected_between(self.hour_rates, w.start_s - w.warmup_s,
+                                              w.start_s - w.warmup_s + w.simulated_s)
+            for w in self.windows)
+        return self.pilot.tasks + self.replications * per_replication
+
+
+def plan_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS
+               ) -> MonthPlan:
+    """Run the pilot, screen every hour and choose the windows."""
     check_month_mode(scenario)
-    started = time.perf_counter()
     hour_rates, hour_lengths = horizon_hours(scenario)
     pilot = pilot_demand(scenario, float(hour_rates.max()))
     busy = np.array([is_busy(scenario, pilot, rate) for rate in hour_rates])
-    windows, strata = plan_windows(scenario, hour_rates, hour_lengths, busy)
+    windows, strata = plan_windows(scenario, hour_rates, hour_lengths, busy,
+                                   pilot.drain_s)
+    return MonthPlan(pilot, busy, windows, strata, hour_rates, hour_lengths,
+                     replications)
+
+
+def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
+                   workers: int = 1, plan: MonthPlan | None = None
+                   ) -> MonthEstimate:
+    """Estimate the scenario's horizon (and billing month) from sampled windows."""
+    started = time.perf_counter()
+    plan = plan or plan_month(scenario, replications)
+    pilot, busy, windows, strata = plan.pilot, plan.busy, plan.windows, plan.strata
+    hour_rates, hour_lengths = plan.hour_rates, plan.hour_lengths
     jobs = [(scenario, window, r) for window in windows for r in range(replications)]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -151,13 +194,17 @@ def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
                  for r in range(replications)]
     figures = with_intervals(estimates)
     warnings = _warnings(scenario, results, pilot, hour_rates)
+    if scenario.warmup_s > 0:
+        warnings.append(f"warmup_s: {scenario.warmup_s:g} s is not used in month "
+                        "mode; every window warms up on its own")
     wall_s = time.perf_counter() - started
     method = {
         "kind": "stratified windows",
         "replications": replications,
         "windows_per_replication": len(windows),
         "busy_hours": int(busy.sum()),
-        "quiet_hours": int((~busy).sum()),
+        "quiet_hours": int(np.count_nonzero(~busy & (hour_rates > 0))),
+        "empty_hours": int(np.count_nonzero(hour_rates <= 0)),
         "calls_simulated": int(sum(w.calls for w in results)),
         "calls_estimated_in_horizon": figures["llm_calls_in_horizon"]["mean"],
         "pilot": pilot.describe(),
@@ -165,7 +212,7 @@ def estimate_month(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS,
                    "gpu_utilisation_frac": GPU_SCREEN,
                    "api_limit_sigmas": LIMIT_SIGMAS},
         "warmup_s": WARMUP_S,
-        "max_drain_s": MAX_DRAIN_S,
+        "max_drain_s": pilot.drain_s,
     }
     expected_horizon = float(np.sum(hour_rates * hour_lengths))
     method["month_factor"] = (expected_arrivals_in_month(scenario) / expected_horizon
@@ -188,7 +235,7 @@ def _warnings(scenario: Scenario, results: list[WindowResult], pilot: Pilot,
     if worst is not None and worst[1] > LEFT_IN_FLIGHT_WARN:
         found.append(
             f"overload: {100 * worst[1]:.1f}% of the tasks measured in "
-            f"'{worst[0]}' were still running {MAX_DRAIN_S / 3600:g} h after it "
+            f"'{worst[0]}' were still running {pilot.drain_s / 3600:.3g} h after it "
             "ended; month mode leaves them out of the bill and latency, so both "
             "are too low. A backlog that lasts for hours needs --exact.")
     peak = float(hour_rates.max()) if len(hour_rates) else 0.0
@@ -236,5 +283,6 @@ def exact_reference(scenario: Scenario, seeds: list[int]) -> dict[str, list[floa
     return dict(found)
 
 
-__all__ = ["DEFAULT_REPLICATIONS", "MonthEstimate", "check_month_mode",
-           "estimate_month", "exact_reference", "t_interval", "weighted_quantile"]
+__all__ = ["DEFAULT_REPLICATIONS", "MonthEstimate", "MonthPlan", "check_month_mode",
+           "estimate_month", "exact_reference", "plan_month", "t_interval",
+           "weighted_quantile"]

@@ -145,7 +145,7 @@ def with_intervals(estimates: list[dict[str, float]]) -> dict[str, dict]:
             dof = len(finite) - 1
             t = T_975.get(dof) or T_975[max(k for k in T_975 if k <= dof)]
             half = t * float(finite.std(ddof=1)) / math.sqrt(len(finite))
-        ceiling = 1.0 if key.endswith("_frac") else math.inf
+        ceiling = 1.0 if "_frac" in key else math.inf
         figures[key] = {  # every figure is a cost, count, time or share: >= 0
             "mean": mean,
             "ci95_low": None if half is None else max(0.0, mean - half),

@@ -37,7 +37,6 @@ WAIT_SCREEN = 0.01
 LOAD_SCREEN = 0.9
 GPU_SCREEN = 0.05
 LIMIT_SIGMAS = 4.0
-QUIET_MEASURED_S = 1800.0
 QUIET_MIN_TASKS = 20_000
 """The quiet window measures at least this many tasks (or its whole stratum)."""
 
@@ -65,10 +64,18 @@ class Pilot:
     requests: list[float]
     tokens: list[float]
     gpu_utilisation: dict[str, float]
+    longest_task_s: float
 
     def describe(self) -> dict:
         """The pilot as summary data."""
-        return {"rate_per_s": self.rate_per_s, "tasks": self.tasks}
+        return {"rate_per_s": self.rate_per_s, "tasks": self.tasks,
+                "longest_task_s": self.longest_task_s}
+
+    @property
+    def drain_s(self) -> float:
+        """How long a window may run on after its span: three times the pilot's
+        longest task, between 15 minutes and MAX_DRAIN_S."""
+        return min(MAX_DRAIN_S, max(900.0, 3 * self.longest_task_s))
 
 
 def pilot_demand(scenario: Scenario, peak_rate: float) -> Pilot:
@@ -91,11 +98,14 @@ def pilot_demand(scenario: Scenario, peak_rate: float) -> Pilot:
            for name, usage in run.gpu_usage.items()}
     attempts = np.bincount(run.tool_calls["tool"].astype(np.intp),
                            minlength=len(scenario.tools))
+    ended = run.tasks["finished_at"] - run.tasks["arrived_at"]
+    ended = ended[np.isfinite(ended)]
     return Pilot(rate, len(arrivals),
-                  [d / tasks for d in run.tool_demand_s],
-                  [int(n) / tasks for n in attempts],
-                  [n / tasks for n in run.backend_requests],
-                  [n / tasks for n in run.backend_tokens], gpu)
+                 [d / tasks for d in run.tool_demand_s],
+                 [int(n) / tasks for n in attempts],
+                 [n / tasks for n in run.backend_requests],
+                 [n / tasks for n in run.backend_tokens], gpu,
+                 float(ended.max()) if len(ended) else 0.0)
 
 
 def is_busy(scenario: Scenario, pilot: Pilot, rate: float) -> bool:
@@ -136,7 +146,8 @@ def is_busy(scenario: Scenario, pilot: Pilot, rate: float) -> bool:
 
 
 def plan_windows(scenario: Scenario, hour_rates: np.ndarray, hour_lengths:
-                  np.ndarray, busy: np.ndarray) -> tuple[list[Window], list[dict]]:
+                  np.ndarray, busy: np.ndarray, drain_s: float = MAX_DRAIN_S
+                  ) -> tuple[list[Window], list[dict]]:
     """Busy spans per day type, and one quiet pool."""
     windows, strata = [], []
     days: dict[tuple, list[int]] = defaultdict(list)
@@ -163,7 +174,8 @@ def plan_windows(scenario: Scenario, hour_rates: np.ndarray, hour_lengths:
             name = f"day type {type_index + 1}, {hour:02d}:00-{end:02d}:00"
             windows.append(Window(name, span[0] * HOUR_S,
                                   float(sum(hour_lengths[h] for h in span)),
-                                  expected, expected * len(members), stands_for))
+                                  expected, expected * len(members), stands_for,
+                                  drain_s=drain_s))
             strata.append({"stratum": name, "kind": "busy span",
                            "days": len(members), "hours_per_day": end - hour,
                            "expected_tasks": expected * len(members)})
@@ -172,12 +184,11 @@ def plan_windows(scenario: Scenario, hour_rates: np.ndarray, hour_lengths:
     if quiet:
         rate = float(max(hour_rates[h] for h in quiet))
         stratum_expected = float(sum(hour_rates[h] * hour_lengths[h] for h in quiet))
-        measured_s = min(max(QUIET_MEASURED_S, QUIET_MIN_TASKS / rate),
-                         max(QUIET_MEASURED_S, stratum_expected / rate))
+        measured_s = min(QUIET_MIN_TASKS, stratum_expected) / rate
         windows.append(Window("quiet hours", 0.0, measured_s,
                               rate * measured_s, stratum_expected,
                               tuple((h, float(hour_rates[h]) / rate) for h in quiet),
-                              constant_rate_per_s=rate))
+                              constant_rate_per_s=rate, drain_s=drain_s))
         strata.append({"stratum": "quiet hours", "kind": "quiet pool",
                        "hours": len(quiet), "rate_per_s": rate,
                        "expected_tasks": stratum_expected})

@@ -25,7 +25,10 @@ HOUR_S = 3600.0
 WARMUP_S = 1800.0
 """Warm-up before each window, on the real preceding hours."""
 MAX_DRAIN_S = 4 * HOUR_S
-"""A window stops this long after its measured span even if tasks remain."""
+"""A window stops at most this long after its measured span even if tasks
+remain (less when the pilot's tasks are short: three times the longest)."""
+QUIET_WARMUP_S = 600.0
+QUIET_WARMUP_TASKS = 2000
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,21 @@ class Window:
     """(hour of the horizon, share of it) each window stands for."""
     constant_rate_per_s: float | None = None
     """Quiet pool: the constant arrival rate it is simulated at."""
+    drain_s: float = 4 * 3600.0
+    """Longest run after the measured span, waiting for its tasks to end."""
+
+    @property
+    def warmup_s(self) -> float:
+        """Warm-up before the measured span: on the real preceding hours for a
+        busy span; a quiet pool (nothing queues) needs only a short one."""
+        if self.constant_rate_per_s is not None:
+            return min(QUIET_WARMUP_S, QUIET_WARMUP_TASKS / self.constant_rate_per_s)
+        return min(WARMUP_S, self.start_s) if self.start_s > 0 else WARMUP_S
+
+    @property
+    def simulated_s(self) -> float:
+        """The longest span of simulated time: warm-up, measured span, drain."""
+        return self.warmup_s + self.measured_s + self.drain_s
 
 
 
@@ -69,6 +87,17 @@ class WindowResult:
     gpu_busy_frac: dict[str, float]
     gpu_utilisation: dict[str, float]
 
+
+
+def expected_between(hour_rates: np.ndarray, start_s: float, end_s: float) -> float:
+    """Expected arrivals over [start_s, end_s) of horizon time; hours before
+    or after the horizon repeat its weekly cycle (its first or last week)."""
+    total, hour = 0.0, int(math.floor(start_s / HOUR_S))
+    while hour * HOUR_S < end_s:
+        lo, hi = max(start_s, hour * HOUR_S), min(end_s, (hour + 1) * HOUR_S)
+        total += float(hour_rates[hour % len(hour_rates)]) * (hi - lo)
+        hour += 1
+    return total
 
 
 def replace_scenario(scenario: Scenario, **changes: object) -> Scenario:
@@ -129,16 +158,12 @@ def run_window_job(job: tuple[Scenario, Window, int]) -> WindowResult:
     scenario, window, replication = job
     started = time.perf_counter()
     seed = derived_seed(scenario.seed, f"month/{window.stratum}/{replication}")
+    warmup, end = window.warmup_s, window.simulated_s
+    sub = replace_scenario(scenario, horizon_s=end, warmup_s=warmup, seed=seed)
     if window.constant_rate_per_s is not None:
-        warmup = min(WARMUP_S, 600.0)
-        end = warmup + window.measured_s + MAX_DRAIN_S
-        sub = replace_scenario(scenario, horizon_s=end, warmup_s=warmup, seed=seed)
         arrivals = constant_arrivals(sub, window.constant_rate_per_s, 0.0, end)
     else:
-        warmup = min(WARMUP_S, window.start_s) if window.start_s > 0 else WARMUP_S
         begin = window.start_s - warmup
-        end = warmup + window.measured_s + MAX_DRAIN_S
-        sub = replace_scenario(scenario, horizon_s=end, warmup_s=warmup, seed=seed)
         arrivals = profile_arrivals(
             sub, hourly_rates_per_s(scenario),
             WEEKDAYS.index(scenario.start_weekday) * 24, begin, begin + end)

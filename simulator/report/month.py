@@ -55,7 +55,8 @@ def interval_text(entry: dict, show) -> str:
     """'mean (low-high)' of one figure, shown with `show`."""
     if entry["mean"] is None:
         return "-"
-    if entry["ci95_low"] is None or entry["ci95_low"] == entry["ci95_high"]:
+    if entry["ci95_low"] is None or math.isclose(entry["ci95_low"],
+                                                 entry["ci95_high"], rel_tol=1e-9):
         return show(entry["mean"])
     return f"{show(entry['mean'])} ({show(entry['ci95_low'])} to " \
            f"{show(entry['ci95_high'])})"
