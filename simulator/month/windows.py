@@ -9,6 +9,7 @@ counted in flight.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import defaultdict
@@ -174,8 +175,11 @@ def run_window_job(job: tuple[Scenario, Window, int]) -> WindowResult:
                    settle=(first, last))
     measured = last - first
     weight = window.expected_in_stratum / measured if measured else 0.0
-    return _measure(run, window.stratum, replication, weight, first, last, warmup,
-                    time.perf_counter() - started)
+    result = _measure(run, window.stratum, replication, weight, first, last, warmup,
+                      time.perf_counter() - started)
+    del run, arrivals  # the run's records and processes, before the next window:
+    gc.collect()       # a worker's peak memory stays one window's
+    return result
 
 
 def _measure(run, stratum: str, replication: int, weight: float, first: int,
