@@ -171,7 +171,7 @@ def _span(seconds: float) -> str:
     return f"{seconds:,.4g} seconds"
 
 
-MONTH_COST_REFUSED = 10.0
+MONTH_COST_REFUSED = 3.0
 """--month is refused when its windows would simulate this many times the
 tasks of the whole horizon (run it exact instead)."""
 
