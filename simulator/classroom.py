@@ -149,9 +149,11 @@ def slider_values(query: dict[str, list[str]]) -> dict[str, float]:
     """
     values, problems = {}, []
     names = [slider[0] for slider in SLIDERS]
-    for name in query:
+    for name, given in query.items():
         if name not in names:
             problems.append(f"{name}: not a slider; allowed: {', '.join(names)}")
+        elif len(given) > 1:
+            problems.append(f"{name}: given {len(given)} times; give it once")
     for name, _, low, high, _ in SLIDERS:
         if name not in query:
             continue
@@ -180,7 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server hook's name)
         """Serve the page, a preview, or 404."""
-        url = urlparse(self.path)
+        # http.server decodes the request line as Latin-1; raw UTF-8 bytes
+        # in it (unescaped non-ASCII) are read back as UTF-8
+        url = urlparse(self.path.encode("latin-1").decode("utf-8", "replace"))
         if url.path == "/":
             self._send(200, "text/html; charset=utf-8", page(self.classroom).encode())
         elif url.path == "/charts.json":

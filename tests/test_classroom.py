@@ -28,9 +28,11 @@ def address():
 
 
 def test_slider_values_in_range_are_read():
-    """Numbers within each slider's range pass (the last of repeated ones)."""
-    query = {"agent_share": ["0.5"], "steps": ["0.25", "3"]}
+    """Numbers within each slider's range pass; a repeated slider does not."""
+    query = {"agent_share": ["0.5"], "steps": ["3"]}
     assert slider_values(query) == {"agent_share": 0.5, "steps": 3.0}
+    with pytest.raises(SimulatorError, match="steps: given 2 times; give it once"):
+        slider_values({"steps": ["0.25", "3"]})
 
 
 def test_unknown_parameters_and_unusual_number_spellings_are_refused():

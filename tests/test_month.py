@@ -167,8 +167,10 @@ def test_month_mode_gives_way_when_exact_is_cheaper(tmp_path, capsys):
     out = tmp_path / "small"
     assert main(["run", str(CHECK), "--set", "horizon_s=604800", "--set",
                  "arrivals.num_users=300", "--out", str(out)]) == 0
-    assert "running every call instead" in capsys.readouterr().err
-    assert "mode" not in json.loads((out / "summary.json").read_text())
+    assert "every call was run instead" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert "mode" not in summary
+    assert summary["warnings"][0].endswith("every call was run instead")
     assert main(["run", str(CHECK), "--month", "--set", "horizon_s=60",
                  "--out", str(tmp_path / "minute")]) == 2
     assert "drop --month (an exact run is cheaper here)" in capsys.readouterr().err
@@ -179,6 +181,8 @@ def test_options_of_another_mode_are_refused(tmp_path, capsys):
     for args, message in (
             (["--month-replications", "3"], "--month-replications: only for month"),
             (["--confidence", "0.8"], "--confidence 0.8: sets the interval"),
+            (["--confidence", "0.8", "--replications", "1"],
+             "--replications 2 or more"),
             (["--month", "--dask", "local"], "--month with --dask"),
     ):
         assert main(["run", str(CHECK), "--set", "horizon_s=3600",

@@ -55,8 +55,9 @@ def _run_replications(scenario_file: Path, out_dir: Path | None, seed: int | Non
                              "arrivals.path with --set instead")
     scenario = load_scenario(scenario_file, overrides, seed)
     if scenario.timeline is not None or _wants_month_mode(scenario):
+        asked = "--dask" if dask is not None else f"--replications {replications}"
         raise SimulatorError(
-            f"--replications {replications}: runs every call of every replication; "
+            f"{asked}: runs every call of every replication; "
             "a timeline or a horizon of a week or more already reports intervals "
             "(month mode: --month-replications), or shorten horizon_s with --set")
     check_dask(dask)

@@ -92,7 +92,8 @@ def run(
             "--month-replications")
     if confidence is not None and not replicating:
         raise SimulatorError(f"--confidence {confidence:g}: sets the interval of "
-                             "--replications; month mode's intervals are 95%")
+                             "--replications 2 or more (month mode's and "
+                             "timelines' intervals are 95%)")
     if replicating:
         if month_replications is not None:
             raise SimulatorError(f"--month-replications with {asked}: choose one")
@@ -112,9 +113,12 @@ def run(
                                  "days of each month; drop the option")
         _run_timeline(scenario, folder, workers or DEFAULT_WORKERS)
         return
+    fallback = None
     if month or (not exact and _wants_month_mode(scenario)):
-        if _run_month(scenario, folder, month_replications or DEFAULT_REPLICATIONS,
-                      workers or DEFAULT_WORKERS, forced=month):
+        fallback = _run_month(scenario, folder,
+                              month_replications or DEFAULT_REPLICATIONS,
+                              workers or DEFAULT_WORKERS, forced=month)
+        if fallback is None:
             return
     elif month_replications is not None:
         raise SimulatorError("--month-replications: only for month mode (--month, "
@@ -123,6 +127,8 @@ def run(
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update)
     summary = simulator.summarize(result)
+    if fallback is not None:
+        summary["warnings"].insert(0, fallback)
 
     write_report(result, summary, folder,
                  dump_resolved(scenario, simulator.__version__))
@@ -177,12 +183,12 @@ tasks of the whole horizon (run it exact instead)."""
 
 
 def _run_month(scenario: Scenario, folder: Path, replications: int,
-               workers: int, forced: bool) -> bool:
+               workers: int, forced: bool) -> str | None:
     """Month mode: estimate, print the headline figures, write the report.
 
-    False (nothing done) when month mode was chosen by the horizon but its
-    windows would simulate more than the whole horizon: an exact run is then
-    cheaper, and exact.
+    Returns None when done, or (having done nothing) a note saying why not:
+    month mode was chosen by the horizon but its windows would simulate more
+    than the whole horizon, so an exact run is cheaper, and exact.
     """
     from simulator.month import check_month_mode, estimate_month, plan_month
     from simulator.report import write_folder
@@ -192,25 +198,27 @@ def _run_month(scenario: Scenario, folder: Path, replications: int,
     plan = plan_month(scenario, replications)
     ratio = plan.planned_tasks / max(plan.horizon_tasks, 1.0)
     if ratio > 1 and not forced:
-        err.print(f"month mode would simulate {plan.planned_tasks:,.0f} tasks, more "
-                  f"than the horizon's {plan.horizon_tasks:,.0f}; running every "
-                  "call instead", markup=False, highlight=False)
-        return False
+        note = (f"month mode would simulate {plan.planned_tasks:,.0f} tasks, more "
+                f"than the horizon's {plan.horizon_tasks:,.0f}; every call was run "
+                "instead")
+        err.print(note, markup=False, highlight=False)
+        return note
     if ratio > MONTH_COST_REFUSED:
         raise SimulatorError(
             f"--month: its windows would simulate about {plan.planned_tasks:,.0f} "
             f"tasks, {ratio:,.0f} times the {plan.horizon_tasks:,.0f} the horizon "
-            "holds; drop --month (an exact run is cheaper here)")
-    if ratio > 1:
-        err.print(f"warning: month mode will simulate about "
-                  f"{plan.planned_tasks:,.0f} tasks, more than the horizon's "
-                  f"{plan.horizon_tasks:,.0f}; --exact would be cheaper",
-                  markup=False, highlight=False)
+            f"holds ({replications} replications of each window); drop --month "
+            "(an exact run is cheaper here) or give fewer --month-replications")
+    costly = (f"month mode simulated about {plan.planned_tasks:,.0f} tasks, more "
+              f"than the horizon's {plan.horizon_tasks:,.0f}; --exact would be "
+              "cheaper") if ratio > 1 else None
     err.print(f"month mode: {_span(scenario.horizon_s)} estimated from "
               f"sampled windows x {replications} replications on {workers} "
               "process(es) (--exact simulates every call)", highlight=False)
     estimate = estimate_month(scenario, replications=replications, workers=workers,
                               plan=plan)
+    if costly is not None:
+        estimate.warnings.append(costly)
     summary = estimate.summary(simulator.__version__)
     write_folder(folder, lambda staging: write_month_files(
         estimate, summary, staging, dump_resolved(scenario, simulator.__version__)))
@@ -237,7 +245,7 @@ def _run_month(scenario: Scenario, folder: Path, replications: int,
     for warning in estimate.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     out.print(f"report: {folder}/report.html (estimated in {estimate.wall_s:.1f} s)")
-    return True
+    return None
 
 
 @app.command()
