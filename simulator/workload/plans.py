@@ -110,6 +110,7 @@ class TaskPlanner:
         self.steps: dict[int, _StepDraws] = {}
         self.loop_counts: dict[int, object] = {}
         self._index_nodes(task_type.workflow, prefix, streams, [0])
+        self.nodes = self._compile(task_type.workflow)
 
     def draw(self, request: tuple[int, int] | None = None) -> Plan:
         """The plan of the next task of this type.
@@ -124,33 +125,45 @@ class TaskPlanner:
         state.prefix = self.task_type.system_prompt_tokens
         routine = (self.route.policy == "tiered"
                    and self.routing() < self.route.routine_frac)
-        self._expand(self.task_type.workflow, state)
+        self._expand(self.nodes, state)
         return Plan(tuple(state.actions), state.stop_reason, routine)
 
-    def _expand(self, nodes: list, state: _PlanState) -> None:
-        position = 0
-        while position < len(nodes) and not state.ended:
-            node = nodes[position]
+    def _compile(self, nodes: list) -> list[tuple]:
+        """The workflow as plain tuples, read once per visit without looking
+        anything up: (is_loop, step draws or iteration sampler, probability,
+        fault_prob or max_iterations, the loop's body)."""
+        compiled = []
+        for node in nodes:
+            if isinstance(node, Loop):
+                spec = node.loop
+                compiled.append((True, self.loop_counts[id(node)], spec.probability,
+                                 spec.max_iterations, self._compile(spec.steps)))
+            else:
+                compiled.append((False, self.steps[id(node)], node.probability,
+                                 node.fault_prob, None))
+        return compiled
+
+    def _expand(self, nodes: list[tuple], state: _PlanState) -> None:
+        chance = self.chance
+        position, count = 0, len(nodes)
+        while position < count and not state.ended:
+            is_loop, drawn, probability, limit, body = nodes[position]
             position += 1
             state.visits += 1
             if state.visits > MAX_VISITS_PER_TASK:
                 state.stop("plan_limit")
                 return
-            if isinstance(node, Loop):
-                spec = node.loop
-                if spec.probability < 1 and self.chance() >= spec.probability:
-                    continue
-                times = min(self.loop_counts[id(node)](), spec.max_iterations)
-                for _ in range(times):
+            if probability < 1 and chance() >= probability:
+                continue
+            if is_loop:
+                for _ in range(min(drawn(), limit)):
                     if state.ended:
                         return
-                    self._expand(spec.steps, state)
+                    self._expand(body, state)
                 continue
-            if node.probability < 1 and self.chance() >= node.probability:
-                continue
-            if not self._plan_step(self.steps[id(node)], state):
+            if not self._plan_step(drawn, state):
                 return
-            if (node.fault_prob > 0 and self.chance() < node.fault_prob
+            if (limit > 0 and chance() < limit
                     and state.corrections < state.max_corrections):
                 state.corrections += 1
                 state.actions[-1].corrects = True
