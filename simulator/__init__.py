@@ -23,14 +23,11 @@ if TYPE_CHECKING:
 def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None,
              arrivals: Arrivals | None = None) -> RunResult:
     """Run a validated scenario; per-task dollar caps priced from the scenario."""
-    from simulator.economics.pricing import make_call_cost
+    from simulator.economics.pricing import call_cost_if_needed
     from simulator.engine import simulate as run_engine
 
-    needs_prices = any(t.caps.max_usd is not None or t.route.policy == "cheapest"
-                       for t in scenario.task_types.values())
-    call_cost = make_call_cost(scenario) if needs_prices else None
-    return run_engine(scenario, call_cost=call_cost, progress=progress,
-                      arrivals=arrivals)
+    return run_engine(scenario, call_cost=call_cost_if_needed(scenario),
+                      progress=progress, arrivals=arrivals)
 
 
 def summarize(run: RunResult) -> dict:

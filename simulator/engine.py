@@ -22,7 +22,6 @@ import math
 import time
 from collections.abc import Callable
 
-import numpy as np
 import simpy
 
 from simulator.backends.api import ApiServer
@@ -36,7 +35,6 @@ from simulator.records import (
     CALL_FAIL_REASON,
     CALL_OK,
     CALL_OVER_TPM,
-    CALL_RATE_LIMITED,
     COMPLETED,
     FAIL_REASONS,
     FAILED,
@@ -50,11 +48,12 @@ from simulator.records import (
     TOOL_DTYPES,
     Records,
     RunResult,
+    TaskColumns,
 )
 from simulator.rng import Streams
 from simulator.routing import build_routers
 from simulator.scenario.schema import ApiBackend, Scenario
-from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_arrivals
+from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_in_window
 from simulator.workload.plans import Plan, build_planners
 
 logger = logging.getLogger(__name__)
@@ -102,19 +101,10 @@ class _Model:
 
     def start_tasks(self, arrivals: Arrivals, planners: list) -> None:
         """Allocate task columns and schedule the arrival process."""
-        count = len(arrivals)
-        self.task_type = arrivals.task_type
-        self.arrived_at = arrivals.arrived_at
-        self.status = [IN_FLIGHT] * count
-        self.reason = [0] * count
-        self.finished_at = [math.nan] * count
-        self.num_calls = [0] * count
-        self.tokens_in = [0] * count
-        self.tokens_cached = [0] * count
-        self.tokens_out = [0] * count
-        self.spent_pusd = [0] * count
-        self.num_tool_calls = [0] * count
-        self.num_corrections = [0] * count
+        self.tasks = TaskColumns(arrivals.task_type, arrivals.arrived_at)
+        (self.finished_at, self.status, self.reason, self.num_calls, self.tokens_in,
+         self.tokens_cached, self.tokens_out, self.num_tool_calls,
+         self.num_corrections, self.spent_pusd) = self.tasks.lists()  # hot-path handles
         self.started = 0
         self.env.process(self.arrive(arrivals, planners))
 
@@ -213,8 +203,8 @@ class _Model:
                 yield env.timeout(admitted_at - requested_at)
         retries = 0
         if status == CALL_OK and backend.limits is not None and backend.retry:
-            status, retries = yield from self.retry_until_admitted(backend,
-                                                                   tokens_in + out)
+            status, retries = yield from backend.retry_until_admitted(
+                env, tokens_in + out)
         if status != CALL_OK:
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              env.now, env.now, tokens_in, cached, out,
@@ -229,12 +219,10 @@ class _Model:
                                                                   tokens_in)
             ttft = backend.ttft_s()
             yield env.timeout(ttft + out * backend.time_per_output_token_s())
-            self.call_rows.append((
-                task_id, type_index, action.step_index, action.kind, backend_index,
-                requested_at, started_at, started_at + ttft, env.now, tokens_in,
-                cached, write, out, reasoning, CALL_OK, -1, escalated, retries))
-            if self.debug:
-                self.log_call(task_id, backend_index, tokens_in, out, CALL_OK)
+            self.record_call(task_id, type_index, action, backend_index, requested_at,
+                             started_at, started_at + ttft, tokens_in, cached, out,
+                             reasoning, CALL_OK, write=write, escalated=escalated,
+                             retries=retries)
         else:
             sequence = backend.pool.request(tokens_in - cached, max(out - 1, 0))
             yield sequence.done
@@ -255,22 +243,6 @@ class _Model:
         if self.call_cost is not None:
             self.spent_pusd[task_id] += self.call_cost(backend_index, tokens_in, cached,
                                                        write, out)
-
-    def retry_until_admitted(self, backend, tokens: int):
-        """Send, and after each 429 back off and resend; (status, retries)."""
-        env = self.env
-        retries = 0
-        while True:
-            admitted_at = backend.limits.peek(env.now, tokens)
-            if admitted_at == float("inf"):
-                return CALL_OVER_TPM, retries
-            if admitted_at <= env.now:
-                backend.limits.admit_at(env.now, tokens)
-                return CALL_OK, retries
-            if retries >= backend.retry.max_retries:
-                return CALL_RATE_LIMITED, retries
-            yield env.timeout(backend.backoff_s(retries))
-            retries += 1
 
     def record_call(self, task_id, type_index, action, backend_index, requested_at,
                     started_at, first_token_at, tokens_in, cached, out, reasoning,
@@ -325,36 +297,6 @@ class _Model:
         if self.debug:
             logger.debug("t=%.3fs task=%d %s %s", self.env.now, task_id,
                          TASK_STATUSES[status], FAIL_REASONS[reason])
-
-    def task_arrays(self) -> dict[str, np.ndarray]:
-        """Columns of every task that arrived before the horizon."""
-        count = self.started
-        return {
-            "task_id": np.arange(count, dtype=np.int64),
-            "task_type": self.task_type[:count].astype(np.int16),
-            "arrived_at": self.arrived_at[:count].astype(np.float64),
-            "finished_at": np.asarray(self.finished_at[:count], dtype=np.float64),
-            "status": np.asarray(self.status[:count], dtype=np.int8),
-            "reason": np.asarray(self.reason[:count], dtype=np.int8),
-            "num_llm_calls": np.asarray(self.num_calls[:count], dtype=np.int64),
-            "tokens_in": np.asarray(self.tokens_in[:count], dtype=np.int64),
-            "tokens_cached": np.asarray(self.tokens_cached[:count], dtype=np.int64),
-            "tokens_out": np.asarray(self.tokens_out[:count], dtype=np.int64),
-            "num_tool_calls": np.asarray(self.num_tool_calls[:count], dtype=np.int64),
-            "num_corrections": np.asarray(self.num_corrections[:count],
-                                          dtype=np.int64),
-        }
-
-
-def _expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
-                        ) -> float:
-    """Tasks the measured window [warmup_s, horizon_s) expected."""
-    if scenario.warmup_s == 0:
-        return arrivals.expected_count
-    if drawn and arrivals.tokens_in is None:
-        return float(expected_arrivals(scenario, scenario.warmup_s,
-                                       scenario.horizon_s))
-    return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))
 
 
 SETTLE_STEP_S = 60.0
@@ -433,8 +375,8 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     result = RunResult(
         scenario=scenario,
         horizon_s=horizon,
-        expected_arrivals=_expected_in_window(scenario, arrivals, drawn),
-        tasks=model.task_arrays(),
+        expected_arrivals=expected_in_window(scenario, arrivals, drawn),
+        tasks=model.tasks.arrays(model.started),
         calls=model.calls.arrays(CALL_DTYPES),
         tool_calls=model.tool_calls.arrays(TOOL_DTYPES),
         task_type_names=list(scenario.task_types),

@@ -8,6 +8,7 @@ Codes index the name tuples: a task's `status` indexes TASK_STATUSES, its
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,37 @@ class Records:
         layout = np.dtype([(name, dtypes.get(name, "int64")) for name in self.names])
         table = np.array(self.rows, dtype=layout)
         return {name: np.ascontiguousarray(table[name]) for name in self.names}
+
+
+class TaskColumns:
+    """Per-task state while a run goes: one Python list per field (cheap to
+    update on the hot path), turned into numpy columns once, at the end."""
+
+    FIELDS = ("finished_at", "status", "reason", "num_llm_calls", "tokens_in",
+              "tokens_cached", "tokens_out", "num_tool_calls", "num_corrections",
+              "spent_pusd")
+    DTYPES = {"status": np.int8, "reason": np.int8, "finished_at": np.float64}
+
+    def __init__(self, task_type: np.ndarray, arrived_at: np.ndarray) -> None:
+        count = len(task_type)
+        self.task_type, self.arrived_at = task_type, arrived_at
+        self.columns = {name: [0] * count for name in self.FIELDS}
+        self.columns["status"] = [IN_FLIGHT] * count
+        self.columns["finished_at"] = [math.nan] * count
+
+    def lists(self) -> tuple[list, ...]:
+        """The growing lists, in FIELDS order."""
+        return tuple(self.columns[name] for name in self.FIELDS)
+
+    def arrays(self, count: int) -> dict[str, np.ndarray]:
+        """Columns of the first `count` tasks (those that arrived)."""
+        found = {"task_id": np.arange(count, dtype=np.int64),
+                 "task_type": self.task_type[:count].astype(np.int16),
+                 "arrived_at": self.arrived_at[:count].astype(np.float64)}
+        found.update({name: np.asarray(self.columns[name][:count],
+                                       dtype=self.DTYPES.get(name, np.int64))
+                      for name in self.FIELDS if name != "spent_pusd"})
+        return found
 
 
 CALL_COLUMNS = ("task_id", "task_type", "step_index", "kind", "backend",

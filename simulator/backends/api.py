@@ -15,6 +15,9 @@ queueing); tokens count against the limit when the call is admitted.
 
 from __future__ import annotations
 
+import simpy
+
+from simulator.records import CALL_OK, CALL_OVER_TPM, CALL_RATE_LIMITED
 from simulator.rng import Streams
 from simulator.scenario.base import Uniform
 from simulator.scenario.schema import ApiBackend, Model
@@ -144,6 +147,22 @@ class ApiServer:
     def expected_service_s(self, tokens_out: int) -> float:
         """Mean time of a call with `tokens_out` output tokens, once admitted."""
         return self.mean_ttft_s + tokens_out * self.mean_tpot_s
+
+    def retry_until_admitted(self, env: simpy.Environment, tokens: int):
+        """Send, and after each 429 back off and resend (a SimPy generator);
+        returns (call status, retries)."""
+        retries = 0
+        while True:
+            admitted_at = self.limits.peek(env.now, tokens)
+            if admitted_at == float("inf"):
+                return CALL_OVER_TPM, retries
+            if admitted_at <= env.now:
+                self.limits.admit_at(env.now, tokens)
+                return CALL_OK, retries
+            if retries >= self.retry.max_retries:
+                return CALL_RATE_LIMITED, retries
+            yield env.timeout(self.backoff_s(retries))
+            retries += 1
 
     def backoff_s(self, attempt: int) -> float:
         """Back-off before retry `attempt` + 1: exponential, capped, jittered."""

@@ -1,5 +1,6 @@
 """What every flipsim command shares: the Typer app, the consoles, the option
-types, and the rule that bad input exits with code 2 and leaves nothing behind.
+types, the rule that bad input exits with code 2 and leaves nothing behind,
+the progress bar of long runs, and money as the tables show it.
 """
 
 from __future__ import annotations
@@ -8,13 +9,16 @@ import functools
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from simulator.economics.pricing import format_usd
 from simulator.errors import SimulatorError
 from simulator.scenario.schema import Scenario
 
@@ -118,3 +122,42 @@ def _configure_logging(level: str) -> None:
         raise SimulatorError(f"--log-level: found {level!r}; allowed: debug, info, "
                              "warning, error")
     logging.basicConfig(level=numeric, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else format_usd(_decimal(value))
+
+
+class _LazyProgress:
+    """A progress bar that appears only once a run has taken a couple of seconds."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task = None
+
+    def update(self, fraction: float) -> None:
+        """Called by the engine with the simulated fraction done."""
+        if self.bar is None:
+            if time.perf_counter() - self.started < PROGRESS_AFTER_S:
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.percentage:>3.0f}%"),
+                                TimeRemainingColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(f"simulating {self.label}", total=1.0)
+        self.bar.update(self.task, completed=fraction)
+
+    def __enter__(self) -> _LazyProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# Experiments: replications, compare, sweep, sensitivity and size. Each runs
+# many points through simulator.experiment and writes a folder of tables,
+# charts and a Markdown report; finished points are kept in points.jsonl there,
+# so running the same command again finishes only what is missing.

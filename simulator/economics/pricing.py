@@ -44,6 +44,14 @@ def make_call_cost(scenario: Scenario):
     return cost
 
 
+def call_cost_if_needed(scenario: Scenario):
+    """make_call_cost(scenario) when a task type has a dollar cap or routes to
+    the cheapest backend (the engine then prices calls as they run); else None."""
+    needed = any(t.caps.max_usd is not None or t.route.policy == "cheapest"
+                 for t in scenario.task_types.values())
+    return make_call_cost(scenario) if needed else None
+
+
 def call_cost_usd(prices: TokenPrices, tokens_in: int, tokens_cached: int,
                   tokens_out: int) -> Decimal:
     """Exact cost of one standard-tier call in USD."""

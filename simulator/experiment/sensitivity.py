@@ -167,6 +167,7 @@ def swings(table: pd.DataFrame, inputs: list[Input], metrics: list[str],
     ok = table[table["error"] == ""]
 
     def mean(name: str, side: str, metric: str) -> float:
+        """Mean of `metric` over one input's runs on one side (low/base/high)."""
         rows = ok[(ok["input"] == name) & (ok["side"] == side)]
         return mean_interval(rows[metric].to_numpy(), confidence).mean
 
@@ -224,6 +225,7 @@ def _token_paths(spec: dict, prefix: str) -> list[tuple[str, Any]]:
         paths.append((f"{prefix}.user_input_tokens", spec["user_input_tokens"]))
 
     def walk(nodes: list, at: str) -> None:
+        """Collect the token fields of every step, loops included."""
         for index, node in enumerate(nodes):
             if isinstance(node, dict) and "loop" in node:
                 walk(node["loop"].get("steps") or [], f"{at}.{index}.loop.steps")

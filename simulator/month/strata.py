@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.economics.pricing import call_cost_if_needed
 from simulator.metrics import erlang_c_wait_s
 from simulator.month.windows import (
     HOUR_S,
     MAX_DRAIN_S,
     Window,
-    call_cost,
     constant_arrivals,
     replace_scenario,
 )
@@ -89,7 +89,7 @@ def pilot_demand(scenario: Scenario, peak_rate: float) -> Pilot:
                              warmup_s=0.0,
                              seed=derived_seed(scenario.seed, "month/pilot"))
     arrivals = constant_arrivals(pilot, rate, 0.0, duration)
-    run = simulate(pilot, call_cost=call_cost(pilot), arrivals=arrivals,
+    run = simulate(pilot, call_cost=call_cost_if_needed(pilot), arrivals=arrivals,
                    settle=(0, len(arrivals)))
     tasks = max(len(arrivals), 1)
     # slot-seconds over the arrival period: the pool's load at the pilot's rate

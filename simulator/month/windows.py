@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from simulator.economics.pricing import call_cost_if_needed
 from simulator.records import COMPLETED, FAIL_REASONS, FAILED, IN_FLIGHT
 from simulator.rng import Streams, derived_seed
 from simulator.scenario.schema import Scenario
@@ -106,14 +107,6 @@ def replace_scenario(scenario: Scenario, **changes: object) -> Scenario:
     return scenario.model_copy(update=changes)
 
 
-def call_cost(scenario: Scenario):
-    from simulator.economics.pricing import make_call_cost
-
-    needs = any(t.caps.max_usd is not None or t.route.policy == "cheapest"
-                for t in scenario.task_types.values())
-    return make_call_cost(scenario) if needs else None
-
-
 def constant_arrivals(scenario: Scenario, rate: float, start: float, end: float
                        ) -> Arrivals:
     """Poisson arrivals at a constant rate over [start, end)."""
@@ -171,7 +164,7 @@ def run_window_job(job: tuple[Scenario, Window, int]) -> WindowResult:
     times = arrivals.arrived_at
     first = int(np.searchsorted(times, warmup, side="left"))
     last = int(np.searchsorted(times, warmup + window.measured_s, side="left"))
-    run = simulate(sub, call_cost=call_cost(sub), arrivals=arrivals,
+    run = simulate(sub, call_cost=call_cost_if_needed(sub), arrivals=arrivals,
                    settle=(first, last))
     measured = last - first
     weight = window.expected_in_stratum / measured if measured else 0.0
@@ -203,6 +196,7 @@ def _measure(run, stratum: str, replication: int, weight: float, first: int,
     status = measured["status"]
 
     def per_type(mask: np.ndarray) -> np.ndarray:
+        """Measured tasks under `mask`, counted per task type."""
         return np.bincount(types[mask], minlength=num_types).astype(np.int64)
 
     cost_by_type = [int(sum(int(c) for c in costs[types == t]))

@@ -226,6 +226,7 @@ def _summary_markdown(summary: pd.DataFrame, keys: list[str], metrics: list[str]
 
 def _markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     def line(cells: list[str]) -> str:
+        """One table row, pipes in cells escaped."""
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
     return [line(headers), line(["---"] * len(headers)), *map(line, rows)]

@@ -83,6 +83,18 @@ def expected_arrivals_in_month(scenario: Scenario) -> float:
     return rate * 86_400 * float(sum(weekly[d] for d in days))
 
 
+def expected_in_window(scenario: Scenario, arrivals: Arrivals, drawn: bool
+                        ) -> float:
+    """Tasks the measured window [warmup_s, horizon_s) expected: from the rate
+    model when `drawn` from it, else the given arrivals after the warm-up."""
+    if scenario.warmup_s == 0:
+        return arrivals.expected_count
+    if drawn and arrivals.tokens_in is None:
+        return float(expected_arrivals(scenario, scenario.warmup_s,
+                                       scenario.horizon_s))
+    return float(np.count_nonzero(arrivals.arrived_at >= scenario.warmup_s))
+
+
 def draw_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     """Every task arriving before the horizon, with its task type."""
     if scenario.arrivals.kind == "trace":
