@@ -21,13 +21,19 @@ if TYPE_CHECKING:
 
 
 def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None,
-             arrivals: Arrivals | None = None) -> RunResult:
-    """Run a validated scenario; per-task dollar caps priced from the scenario."""
+             arrivals: Arrivals | None = None, event_by_event: bool = False
+             ) -> RunResult:
+    """Run a validated scenario; per-task dollar caps priced from the scenario.
+
+    A run in which no task can make another wait is computed vectorised
+    (`result.path`), with the same records; `event_by_event` forces SimPy.
+    """
     from simulator.economics.pricing import call_cost_if_needed
     from simulator.engine import simulate as run_engine
 
     return run_engine(scenario, call_cost=call_cost_if_needed(scenario),
-                      progress=progress, arrivals=arrivals)
+                      progress=progress, arrivals=arrivals,
+                      event_by_event=event_by_event)
 
 
 def summarize(run: RunResult) -> dict:

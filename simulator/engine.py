@@ -53,6 +53,7 @@ from simulator.records import (
 from simulator.rng import Streams
 from simulator.routing import build_routers
 from simulator.scenario.schema import ApiBackend, Scenario
+from simulator.vectorised import run_vectorised, why_not_vectorised
 from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_in_window
 from simulator.workload.plans import Plan, build_planners
 
@@ -144,8 +145,11 @@ class _Model:
                     tokens_in, out = action.tokens_in, action.tokens_out
                     self.backend_requests[backend_index] += 1
                     self.backend_tokens[backend_index] += tokens_in + out
-                    ttft = backend.ttft_s()
-                    yield env.timeout(ttft + out * backend.time_per_output_token_s())
+                    if action.backend == backend_index:
+                        ttft, tpot = action.ttft_s, action.tpot_s
+                    else:
+                        ttft, tpot = backend.ttft_s(), backend.time_per_output_token_s()
+                    yield env.timeout(ttft + out * tpot)
                     rows.append((task_id, type_index, action.step_index, action.kind,
                                  backend_index, requested_at, requested_at,
                                  requested_at + ttft, env.now, tokens_in,
@@ -217,8 +221,11 @@ class _Model:
             if backend.prompt_caches is not None:
                 cached, write = backend.prompt_cache(task_id).use(started_at,
                                                                   tokens_in)
-            ttft = backend.ttft_s()
-            yield env.timeout(ttft + out * backend.time_per_output_token_s())
+            if action.backend == backend_index and not escalated:
+                ttft, tpot = action.ttft_s, action.tpot_s
+            else:
+                ttft, tpot = backend.ttft_s(), backend.time_per_output_token_s()
+            yield env.timeout(ttft + out * tpot)
             self.record_call(task_id, type_index, action, backend_index, requested_at,
                              started_at, started_at + ttft, tokens_in, cached, out,
                              reasoning, CALL_OK, write=write, escalated=escalated,
@@ -335,10 +342,47 @@ def _run_until_settled(model: _Model, arrivals: Arrivals, settle: tuple[int, int
     return env.now
 
 
+def _try_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list,
+                    settle: tuple[int, int] | None, drawn: bool, wall_started: float,
+                    model: _Model) -> RunResult | None:
+    """The run by the contention-free shortcut, or None when it does not apply."""
+    reason = why_not_vectorised(scenario, arrivals, settle, model.debug)
+    if reason is None:
+        found = run_vectorised(scenario, arrivals, planners, scenario.horizon_s)
+        if found is None:
+            reason = "a task would have waited (or two records share an instant)"
+    if reason is not None:
+        logger.info("event by event: %s", reason)
+        return None
+    wall_s = time.perf_counter() - wall_started
+    logger.info("vectorised: tasks=%d calls=%d wall=%.2fs", found["started"],
+                len(found["calls"]["task_id"]), wall_s)
+    return RunResult(
+        scenario=scenario,
+        horizon_s=scenario.horizon_s,
+        expected_arrivals=expected_in_window(scenario, arrivals, drawn),
+        tasks=found["tasks"],
+        calls=found["calls"],
+        tool_calls=found["tool_calls"],
+        task_type_names=list(scenario.task_types),
+        backend_names=list(scenario.backends),
+        tool_names=list(scenario.tools),
+        tool_demand_s=found["tool_demand_s"],
+        backend_requests=found["backend_requests"],
+        backend_tokens=found["backend_tokens"],
+        gpu_usage={},
+        samples=found["samples"],
+        wall_s=wall_s,
+        trace=arrivals.trace,
+        path="vectorised",
+    )
+
+
 def simulate(scenario: Scenario, call_cost: CallCost | None = None,
              progress: Callable[[float], None] | None = None,
              arrivals: Arrivals | None = None,
-             settle: tuple[int, int] | None = None) -> RunResult:
+             settle: tuple[int, int] | None = None,
+             event_by_event: bool = False) -> RunResult:
     """Run a validated scenario to its horizon and return its records.
 
     Args:
@@ -349,6 +393,8 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         settle: task ids [first, last): stop as soon as every one of them has
             ended (arrivals keep coming until then), or at the horizon. The
             result's `horizon_s` is the time the run stopped.
+        event_by_event: never take the contention-free shortcut
+            (`simulator.vectorised`); the result is the same either way.
     """
     wall_started = time.perf_counter()
     streams = Streams(scenario.seed)
@@ -356,7 +402,15 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     drawn = arrivals is None
     if arrivals is None:
         arrivals = draw_arrivals(scenario, streams)
-    model.start_tasks(arrivals, build_planners(scenario, streams))
+    planners = build_planners(scenario, streams)
+    if not event_by_event:
+        shortcut = _try_vectorised(scenario, arrivals, planners, settle, drawn,
+                                   wall_started, model)
+        if shortcut is not None:
+            if progress is not None:
+                progress(1.0)
+            return shortcut
+    model.start_tasks(arrivals, planners)
     monitor = Monitor(model.env, pool_gauges(model.backends, scenario.tools,
                                              model.tool_slots), scenario.horizon_s)
     usage = PoolUsage(model.env, model.backends, scenario)

@@ -52,6 +52,9 @@ class RunResult:
     samples: dict[str, np.ndarray]
     wall_s: float
     trace: dict | None = None
+    path: str = "event-by-event"
+    """How the run was computed: "event-by-event" (SimPy) or "vectorised"
+    (the contention-free shortcut, which gives the same records)."""
 
 
 class Records:

@@ -55,6 +55,10 @@ def run(
     month: Annotated[bool, typer.Option(
         "--month", help="Estimate from sampled windows (month mode), even for a "
         "horizon shorter than a week.")] = False,
+    event_by_event: Annotated[bool, typer.Option(
+        "--event-by-event", help="Exact run without the vectorised shortcut "
+        "taken when no task can make another wait (the same records; to "
+        "check it, or to time SimPy).")] = False,
     month_replications: Annotated[int | None, typer.Option(
         "--month-replications", min=2, max=100,
         help="Month mode: runs of every window, each with its own seed "
@@ -83,8 +87,14 @@ def run(
     _configure_logging(log_level)
     if exact and month:
         raise SimulatorError("--exact and --month: choose one")
+    if event_by_event and month:
+        raise SimulatorError("--event-by-event and --month: month mode's windows "
+                             "always run event by event; drop one")
     replicating = replications > 1 or dask is not None
     asked = "--dask" if dask is not None else f"--replications {replications}"
+    if event_by_event and replicating:
+        raise SimulatorError(f"--event-by-event with {asked}: replications take "
+                             "the shortcut whenever it applies; drop one")
     if (exact or month) and replicating:
         raise SimulatorError(
             f"--{'exact' if exact else 'month'} with {asked}: replications run "
@@ -106,15 +116,16 @@ def run(
     folder = out_dir or Path("reports") / scenario.name
     check_out_dir(folder)
     if scenario.timeline is not None:
-        if exact or month or month_replications is not None:
+        if exact or month or month_replications is not None or event_by_event:
             given = ("--exact" if exact else "--month" if month
+                     else "--event-by-event" if event_by_event
                      else "--month-replications")
             raise SimulatorError(f"{given}: a timeline simulates representative "
                                  "days of each month; drop the option")
         _run_timeline(scenario, folder, workers or DEFAULT_WORKERS)
         return
     fallback = None
-    if month or (not exact and _wants_month_mode(scenario)):
+    if month or (not exact and not event_by_event and _wants_month_mode(scenario)):
         fallback = _run_month(scenario, folder,
                               month_replications or DEFAULT_REPLICATIONS,
                               workers or DEFAULT_WORKERS, forced=month)
@@ -125,7 +136,8 @@ def run(
                              "or a horizon of a week or more)")
     _warn_if_large(scenario)
     with _LazyProgress(scenario.name) as progress:
-        result = simulator.simulate(scenario, progress=progress.update)
+        result = simulator.simulate(scenario, progress=progress.update,
+                                    event_by_event=event_by_event)
     summary = simulator.summarize(result)
     if fallback is not None:
         summary["warnings"].insert(0, fallback)
@@ -133,7 +145,8 @@ def run(
     write_report(result, summary, folder,
                  dump_resolved(scenario, simulator.__version__))
     _print_summary(summary)
-    out.print(f"report: {folder}/report.html (simulated in {result.wall_s:.1f} s)")
+    out.print(f"report: {folder}/report.html (simulated {result.path} in "
+              f"{result.wall_s:.2f} s)")
 
 
 @app.command()

@@ -1,16 +1,31 @@
-"""Expand a task type's workflow into the plan one task will carry out.
+"""Expand a task type's workflow into the plans its tasks will carry out.
 
-A plan is drawn when the task arrives, in arrival order, so it depends only on
-the seed and the task's place in the arrival sequence, never on routing or
-queueing: two scenarios that differ in policy give every task the same plan.
+Plans are drawn a block of tasks at a time, vectorised: every task of the
+block walks the workflow together, and each random quantity (a step's output
+tokens, a loop's iterations, a tool's latency) is drawn for all the tasks that
+reach it at once, from that quantity's own stream. The k-th task of a type
+always gets the same plan for a seed, whatever the horizon, the arrival
+instants or the policies: blocks have a fixed size per task type and are drawn
+in order, so two scenarios that differ in policy give every task the same plan
+(common random numbers).
+
 Each planned LLM call knows its input tokens (the whole context re-sent), the
 cached share of them, and its output tokens; each planned tool call knows the
-latency of every attempt and whether the last one succeeded.
+latency of every attempt and whether the last one succeeded. When the route
+fixes a call's backend in advance (fixed, tiered, cascade's first call, or a
+step kind pinned to a backend) and that backend is a pay-per-token API, the
+call's time to first token and time per output token are drawn with the plan
+too, from the task type's latency streams: one standard normal and one
+uniform draw per LLM call, mapped onto the backend's distribution, so a call
+keeps its place in those streams whichever backend a variant sends it to.
+Calls routed by live state draw from the backend when they are made.
 
 Context rule: a call sends the system prompt, the user's request, and every
 earlier step's new input, visible output and tool result, plus its own new
 input. The cacheable prefix of a call is the previous call's input (the
 system prompt for the first call); `cache_read_frac` of it is a cache read.
+A correction (a reflect step's fault) restarts the list of steps the reflect
+step belongs to: the workflow, or the body of the loop it is in.
 Limitations: reasoning tokens are not re-sent; a failed tool attempt adds
 nothing to the context; caches never expire within a task.
 """
@@ -19,16 +34,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from simulator.rng import Streams
 from simulator.scenario.base import Constant
-from simulator.scenario.schema import Scenario
-from simulator.scenario.workflow import STEP_KINDS, Loop, Step, TaskType
-from simulator.tools import UNIT, ToolDraws
-from simulator.workload.sampling import make_count_sampler, make_sampler
+from simulator.scenario.schema import ApiBackend, Scenario
+from simulator.scenario.workflow import STEP_KINDS, Loop, Step, TaskType, _worst_visits
+from simulator.tools import UNIT
+from simulator.workload.sampling import (
+    make_transform,
+    make_vector_count_sampler,
+    make_vector_sampler,
+)
 
 MAX_ACTIONS_PER_TASK = 10_000
 MAX_VISITS_PER_TASK = 1_000_000
 NO_TOOL = -1
+DYNAMIC = -1
+"""Planned backend of a call whose backend is chosen when it is made."""
+BLOCK_VISITS = 1 << 20
+"""Worst-case node visits a block may hold: sets the block size per type."""
+MAX_BLOCK_TASKS = 4096
+STOP_REASONS = (None, "cap_llm_calls", "plan_limit")
 _ZERO = Constant(dist="constant", value=0)
 
 
@@ -37,7 +64,10 @@ class Action:
     """One step as planned: an LLM call, a tool call, or both (call first).
 
     `tool_latencies_s` holds one latency per attempt; `tool_ok` tells whether
-    the last attempt succeeded. Set once by the planner, then only read.
+    the last attempt succeeded. `backend` is the call's backend when the route
+    fixes it in advance (DYNAMIC otherwise), with the call's drawn `ttft_s`
+    and `tpot_s` there (NaN when not drawn). Set once by the planner, then
+    only read.
     """
 
     step_index: int
@@ -53,6 +83,9 @@ class Action:
     corrects: bool = False
     escalate: bool = False
     """cascade routing: the first model's answer fails and the call is redone."""
+    backend: int = DYNAMIC
+    ttft_s: float = float("nan")
+    tpot_s: float = float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +103,45 @@ class Plan:
     """tiered routing: the task is routine."""
 
 
-class _StepDraws:
-    """The samplers of one workflow step."""
+ACTION_FIELDS = ("step_index", "kind", "llm", "tokens_in", "tokens_cached",
+                 "tokens_out", "tokens_reasoning", "visible", "tool", "tool_ok",
+                 "corrects", "escalate", "backend", "ttft_s", "tpot_s")
 
-    def __init__(self, step: Step, index: int, prefix: str, streams: Streams):
+
+@dataclass
+class PlanColumns:
+    """The plans of consecutive tasks of one type, as columns.
+
+    Task k's actions are rows `task_start[k]:task_start[k + 1]` of each
+    action column (ACTION_FIELDS, plus `attempt_start`); action i's tool
+    attempts are `attempt_latency[attempt_start[i]:attempt_start[i + 1]]`.
+    Per task: `stop` indexes STOP_REASONS, `routine`, and `user_tokens`.
+    """
+
+    task_start: np.ndarray
+    actions: dict[str, np.ndarray]
+    attempt_start: np.ndarray
+    attempt_latency: np.ndarray
+    stop: np.ndarray
+    routine: np.ndarray
+    user_tokens: np.ndarray
+
+    @property
+    def num_tasks(self) -> int:
+        """Tasks held."""
+        return len(self.stop)
+
+
+class _StepDraws:
+    """The samplers and constants of one workflow step."""
+
+    def __init__(self, step: Step, index: int, prefix: str, streams: Streams,
+                 fail_prob: float):
         def count(field: str, dist: object):
             """A whole-number sampler on this step's stream for `field`."""
-            return make_count_sampler(dist, streams.generator(f"{prefix}/{field}"))
+            generator = streams.generator(f"{prefix}/{field}")
+            return make_vector_count_sampler(dist, generator)
 
-        self.step = step
         self.index = index
         self.kind = STEP_KINDS.index(step.kind.value)
         self.llm = step.makes_llm_call
@@ -86,31 +149,99 @@ class _StepDraws:
         self.output_tokens = count("output_tokens", step.output_tokens or _ZERO)
         self.reasoning_tokens = count("reasoning_tokens", step.reasoning_tokens)
         self.result_tokens = count("result_tokens", step.result_tokens)
+        self.fail_prob = fail_prob
         self.tool = NO_TOOL
-        self.tool_draws: ToolDraws | None = None
+        self.tool_draws: _ToolDraws | None = None
+
+
+class _ToolDraws:
+    """Latency and failure draws of one tool for one task type."""
+
+    def __init__(self, tool: object, prefix: str, streams: Streams) -> None:
+        self.latency = make_vector_sampler(tool.latency_s,
+                                           streams.generator(f"{prefix}/latency"))
+        self.failure = make_vector_sampler(UNIT, streams.generator(f"{prefix}/failure"))
+        self.failure_prob = tool.failure_prob
+        self.max_retries = tool.max_retries
+
+    def attempts(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For `n` tool calls: attempts each, their latencies flattened in
+        call order, and whether each call's last attempt succeeded."""
+        latency = np.full((n, self.max_retries + 1), np.nan)
+        latency[:, 0] = self.latency(n)
+        attempts = np.ones(n, dtype=np.int64)
+        pending = np.arange(n)
+        if self.failure_prob > 0:
+            pending = pending[self.failure(n) < self.failure_prob]
+            for retry in range(1, self.max_retries + 1):
+                if not len(pending):
+                    break
+                latency[pending, retry] = self.latency(len(pending))
+                attempts[pending] += 1
+                pending = pending[self.failure(len(pending)) < self.failure_prob]
+        else:
+            pending = pending[:0]
+        ok = np.ones(n, dtype=bool)
+        ok[pending] = False
+        taken = np.arange(self.max_retries + 1)[None, :] < attempts[:, None]
+        return attempts, latency[taken], ok
+
+
+class _Block:
+    """Expansion state of one block of tasks, and the actions drawn so far."""
+
+    def __init__(self, size: int, task_type: TaskType, context: np.ndarray) -> None:
+        self.context = context
+        self.prefix = np.full(size, task_type.system_prompt_tokens, dtype=np.int64)
+        self.num_calls = np.zeros(size, dtype=np.int64)
+        self.corrections = np.zeros(size, dtype=np.int64)
+        self.visits = np.zeros(size, dtype=np.int64)
+        self.num_actions = np.zeros(size, dtype=np.int64)
+        self.ended = np.zeros(size, dtype=bool)
+        self.stop = np.zeros(size, dtype=np.int8)
+        self.chunks: list[dict[str, np.ndarray]] = []
+        self.latency_chunks: list[np.ndarray] = []
+        self.corrected: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def end(self, tasks: np.ndarray, reason: int) -> None:
+        """Stop expanding `tasks`, for STOP_REASONS[reason]."""
+        self.stop[tasks] = reason
+        self.ended[tasks] = True
 
 
 class TaskPlanner:
-    """Draws plans for the tasks of one task type."""
+    """Draws plans for the tasks of one task type, a block at a time."""
 
-    def __init__(self, scenario: Scenario, type_name: str, streams: Streams,
-                 tool_draws: dict[str, ToolDraws]) -> None:
+    def __init__(self, scenario: Scenario, type_name: str, streams: Streams) -> None:
         task_type: TaskType = scenario.task_types[type_name]
         prefix = f"task_types/{type_name}"
         self.task_type = task_type
+        self.streams, self.prefix = streams, prefix
         self.tool_names = list(scenario.tools)
-        self.tool_draws = tool_draws
-        self.user_input = make_count_sampler(
-            task_type.user_input_tokens, streams.generator(f"{prefix}/user_input")
-        )
-        self.chance = make_sampler(UNIT, streams.generator(f"{prefix}/branches"))
+        self.tool_draws = {name: _ToolDraws(tool, f"{prefix}/tools/{name}", streams)
+                           for name, tool in scenario.tools.items()}
+        self.user_input = make_vector_count_sampler(
+            task_type.user_input_tokens, streams.generator(f"{prefix}/user_input"))
+        self.chance = make_vector_sampler(UNIT, streams.generator(f"{prefix}/branches"))
         self.route = task_type.route
         self.cascade = task_type.route.policy == "cascade"
-        self.routing = make_sampler(UNIT, streams.generator(f"{prefix}/routing"))
+        self.routing = make_vector_sampler(UNIT, streams.generator(f"{prefix}/routing"))
+        self.cache_frac = task_type.cache_read_frac
+        self.max_corrections = task_type.caps.max_corrections
+        self.max_calls = task_type.caps.max_llm_calls or MAX_ACTIONS_PER_TASK
+        self.calls_reason = 1 if task_type.caps.max_llm_calls else 2
         self.steps: dict[int, _StepDraws] = {}
         self.loop_counts: dict[int, object] = {}
-        self._index_nodes(task_type.workflow, prefix, streams, [0])
+        self._index_nodes(task_type.workflow, prefix, [0])
         self.nodes = self._compile(task_type.workflow)
+        self.block_size = max(1, min(MAX_BLOCK_TASKS, BLOCK_VISITS // max(1, (
+            _worst_visits(task_type.workflow) * (self.max_corrections + 1)))))
+        self._static_routes(scenario)
+        self.blocks: list[PlanColumns] = []
+        self._lists: list[dict[str, list]] = []
+        self.drawn = 0
+
+    # --- the plan of one task, for the event-by-event engine -------------
 
     def draw(self, request: tuple[int, int] | None = None) -> Plan:
         """The plan of the next task of this type.
@@ -118,20 +249,221 @@ class TaskPlanner:
         `request` (input, output tokens), from a replayed trace, replaces the
         drawn user request and the first LLM call's visible output.
         """
-        state = _PlanState(self.task_type)
-        user_tokens = self.user_input() if request is None else request[0]
-        state.first_output = None if request is None else request[1]
-        state.context = self.task_type.system_prompt_tokens + user_tokens
-        state.prefix = self.task_type.system_prompt_tokens
-        routine = (self.route.policy == "tiered"
-                   and self.routing() < self.route.routine_frac)
-        self._expand(self.nodes, state)
-        return Plan(tuple(state.actions), state.stop_reason, routine)
+        index = self.drawn
+        self.drawn += 1
+        block, row = divmod(index, self.block_size)
+        while len(self.blocks) <= block:
+            self._add_block()
+        while len(self._lists) <= block:
+            self._lists.append(_as_objects(self.blocks[len(self._lists)]))
+        actions, task_start, stop, routine, _, _ = self._lists[block]
+        first, last = task_start[row], task_start[row + 1]
+        planned = tuple(actions[first:last])
+        if request is not None:
+            planned = self._replace_request(planned, self._lists[block][4][first:last],
+                                            request, self._lists[block][5][row])
+        return Plan(planned, STOP_REASONS[stop[row]], routine[row])
+
+    def _replace_request(self, actions: tuple[Action, ...], visible: list[int],
+                         request: tuple[int, int], drawn_user: int
+                         ) -> tuple[Action, ...]:
+        """The actions with a replayed request's tokens in place of the drawn
+        ones: every call's context shifts by the difference."""
+        shift = request[0] - drawn_user
+        prefix = self.task_type.system_prompt_tokens
+        first_visible = None
+        for action, shown in zip(actions, visible, strict=True):
+            if not action.llm:
+                continue
+            action.tokens_in += shift
+            action.tokens_cached = int(self.cache_frac * prefix + 0.5)
+            prefix = action.tokens_in
+            if first_visible is None:
+                first_visible = shown
+                action.tokens_out += request[1] - shown
+                shift += request[1] - shown
+        return actions
+
+    # --- columns of many tasks, for the vectorised engine ---------------
+
+    def columns(self, count: int) -> PlanColumns:
+        """The plans of this type's first `count` tasks, as columns (drawing
+        blocks as needed; `draw` then hands out the same plans)."""
+        while len(self.blocks) * self.block_size < count:
+            self._add_block()
+        needed = -(-count // self.block_size) if count else 0
+        parts = self.blocks[:needed]
+        if not parts:
+            return _empty_columns()
+        joined = _join(parts)
+        return _head(joined, count)
+
+    # --- drawing a block -------------------------------------------------
+
+    def _add_block(self) -> None:
+        self.blocks.append(self._draw_block(self.block_size))
+
+    def _draw_block(self, size: int) -> PlanColumns:
+        user_tokens = self.user_input(size)
+        state = _Block(size, self.task_type,
+                       self.task_type.system_prompt_tokens + user_tokens)
+        routine = np.zeros(size, dtype=bool)
+        if self.route.policy == "tiered":
+            routine = self.routing(size) < self.route.routine_frac
+        self._expand(self.nodes, np.arange(size), state)
+        columns = _assemble(state, size)
+        columns.routine, columns.user_tokens = routine, user_tokens
+        self._draw_latencies(columns)
+        return columns
+
+    def _expand(self, nodes: list[tuple], tasks: np.ndarray, state: _Block) -> None:
+        """Walk `nodes` for `tasks` (sorted ids), each at its own position."""
+        position = np.zeros(len(tasks), dtype=np.int64)
+        count = len(nodes)
+        while True:
+            live = (position < count) & ~state.ended[tasks]
+            if not live.any():
+                return
+            node = int(position[live].min())
+            here = live & (position == node)
+            position[here] += 1
+            chosen = tasks[here]
+            is_loop, drawn, probability, limit, body = nodes[node]
+            state.visits[chosen] += 1
+            over = state.visits[chosen] > MAX_VISITS_PER_TASK
+            if over.any():
+                state.end(chosen[over], 2)
+                chosen = chosen[~over]
+            if probability < 1 and len(chosen):
+                chosen = chosen[self.chance(len(chosen)) < probability]
+            if not len(chosen):
+                continue
+            if is_loop:
+                rounds = np.minimum(drawn(len(chosen)), limit)
+                for round_ in range(int(rounds.max())):
+                    going = chosen[(rounds > round_) & ~state.ended[chosen]]
+                    if not len(going):
+                        break
+                    self._expand(body, going, state)
+                continue
+            going = self._plan_step(drawn, chosen, state)
+            if limit > 0 and len(going):
+                faulted = going[(self.chance(len(going)) < limit)
+                                & (state.corrections[going] < self.max_corrections)]
+                if len(faulted):
+                    state.corrections[faulted] += 1
+                    state.corrected.append((faulted, state.num_actions[faulted] - 1))
+                    position[np.searchsorted(tasks, faulted)] = 0
+
+    def _plan_step(self, draws: _StepDraws, tasks: np.ndarray, state: _Block
+                   ) -> np.ndarray:
+        """Append one action to each of `tasks`; the tasks still going."""
+        n = len(tasks)
+        zeros = np.zeros(n, dtype=np.int64)
+        tokens_in = cached = out = reasoning = visible = zeros
+        if draws.llm:
+            capped = state.num_calls[tasks] == self.max_calls
+            if capped.any():
+                state.end(tasks[capped], self.calls_reason)
+                tasks = tasks[~capped]
+                n = len(tasks)
+                if not n:
+                    return tasks
+                zeros = np.zeros(n, dtype=np.int64)
+            tokens_in = state.context[tasks] + draws.input_tokens(n)
+            cached = np.floor(self.cache_frac * state.prefix[tasks] + 0.5
+                              ).astype(np.int64)
+            visible = draws.output_tokens(n)
+            reasoning = draws.reasoning_tokens(n)
+            out = visible + reasoning
+            state.prefix[tasks] = tokens_in
+            state.context[tasks] = tokens_in + visible
+            state.num_calls[tasks] += 1
+        attempts, ok = zeros, np.ones(n, dtype=bool)
+        if draws.tool_draws is not None:
+            attempts, latencies, ok = draws.tool_draws.attempts(n)
+            state.latency_chunks.append(latencies)
+            state.context[tasks[ok]] += draws.result_tokens(int(ok.sum()))
+        escalate = np.zeros(n, dtype=bool)
+        if draws.llm and self.cascade:
+            escalate = self.routing(n) < draws.fail_prob
+        state.chunks.append({
+            "task": tasks, "seq": state.num_actions[tasks].copy(),
+            "step_index": np.full(n, draws.index), "kind": np.full(n, draws.kind),
+            "llm": np.full(n, draws.llm), "tokens_in": tokens_in,
+            "tokens_cached": cached if draws.llm else zeros, "tokens_out": out,
+            "tokens_reasoning": reasoning, "visible": visible,
+            "tool": np.full(n, draws.tool), "tool_ok": ok, "escalate": escalate,
+            "attempts": attempts})
+        state.num_actions[tasks] += 1
+        state.ended[tasks[~ok]] = True
+        going = tasks[ok]
+        full = state.num_actions[going] >= MAX_ACTIONS_PER_TASK
+        if full.any():
+            state.end(going[full], 2)
+            going = going[~full]
+        return going
+
+    def _draw_latencies(self, columns: PlanColumns) -> None:
+        """Time to first token and per output token of calls whose backend
+        the route fixes in advance, drawn per backend in task order."""
+        actions = columns.actions
+        kinds, llm = actions["kind"], actions["llm"]
+        per_task = np.diff(columns.task_start)
+        routine = np.repeat(columns.routine, per_task)
+        backend = np.where(routine, self.routine_backend, self.base_backend)
+        pinned = self.pinned[kinds]
+        backend = np.where(pinned != DYNAMIC, pinned, backend)
+        backend = np.where(llm, backend, DYNAMIC)
+        actions["backend"] = backend
+        actions["ttft_s"] = np.full(len(kinds), np.nan)
+        actions["tpot_s"] = np.full(len(kinds), np.nan)
+        calls = np.flatnonzero(llm)
+        draws = [(self.normal[0].standard_normal(len(calls)),
+                  self.uniform[0].random(len(calls))),
+                 (self.normal[1].standard_normal(len(calls)),
+                  self.uniform[1].random(len(calls)))]
+        on = backend[calls]
+        for index, (ttft, tpot) in self.latency_draws.items():
+            mine = on == index
+            if mine.any():
+                rows = calls[mine]
+                actions["ttft_s"][rows] = ttft(draws[0][0][mine], draws[0][1][mine])
+                actions["tpot_s"][rows] = tpot(draws[1][0][mine], draws[1][1][mine])
+        api = np.zeros(len(self.backend_is_api) + 1, dtype=bool)
+        api[:-1] = self.backend_is_api
+        actions["backend"] = np.where(api[backend], backend, DYNAMIC)
+
+    def _static_routes(self, scenario: Scenario) -> None:
+        """Which backend each call goes to when the route fixes it."""
+        names = list(scenario.backends)
+        route = self.route
+        self.backend_is_api = [isinstance(spec, ApiBackend)
+                               for spec in scenario.backends.values()]
+        self.pinned = np.full(len(STEP_KINDS), DYNAMIC, dtype=np.int64)
+        for kind, name in route.by_step_kind.items():
+            self.pinned[STEP_KINDS.index(kind.value)] = names.index(name)
+        base = {"fixed": route.default, "tiered": route.default,
+                "cascade": route.first}.get(route.policy)
+        self.base_backend = names.index(base) if base else DYNAMIC
+        self.routine_backend = (names.index(route.routine) if route.routine
+                                else self.base_backend)
+        used = {self.base_backend, self.routine_backend, *self.pinned.tolist()}
+        self.latency_draws = {}
+        for index in sorted(used - {DYNAMIC}):
+            spec = scenario.backends[names[index]]
+            if isinstance(spec, ApiBackend):
+                self.latency_draws[index] = (make_transform(spec.ttft_s),
+                                             make_transform(spec.time_per_output_token_s))
+        path = f"{self.prefix}/latency"
+        self.normal = [self.streams.generator(f"{path}/{name}/normal")
+                       for name in ("ttft", "tpot")]
+        self.uniform = [self.streams.generator(f"{path}/{name}/uniform")
+                        for name in ("ttft", "tpot")]
 
     def _compile(self, nodes: list) -> list[tuple]:
-        """The workflow as plain tuples, read once per visit without looking
-        anything up: (is_loop, step draws or iteration sampler, probability,
-        fault_prob or max_iterations, the loop's body)."""
+        """The workflow as plain tuples: (is_loop, step draws or iteration
+        sampler, probability, fault_prob or max_iterations, the loop's body)."""
         compiled = []
         for node in nodes:
             if isinstance(node, Loop):
@@ -143,79 +475,16 @@ class TaskPlanner:
                                  node.fault_prob, None))
         return compiled
 
-    def _expand(self, nodes: list[tuple], state: _PlanState) -> None:
-        chance = self.chance
-        position, count = 0, len(nodes)
-        while position < count and not state.ended:
-            is_loop, drawn, probability, limit, body = nodes[position]
-            position += 1
-            state.visits += 1
-            if state.visits > MAX_VISITS_PER_TASK:
-                state.stop("plan_limit")
-                return
-            if probability < 1 and chance() >= probability:
-                continue
-            if is_loop:
-                for _ in range(min(drawn(), limit)):
-                    if state.ended:
-                        return
-                    self._expand(body, state)
-                continue
-            if not self._plan_step(drawn, state):
-                return
-            if (limit > 0 and chance() < limit
-                    and state.corrections < state.max_corrections):
-                state.corrections += 1
-                state.actions[-1].corrects = True
-                position = 0
-
-    def _plan_step(self, draws: _StepDraws, state: _PlanState) -> bool:
-        """Append one action; False when the plan must end here."""
-        step = draws.step
-        llm = draws.llm
-        tokens_in = cached = out = reasoning = 0
-        if llm:
-            if state.num_calls == state.max_calls:
-                state.stop(state.calls_reason)
-                return False
-            tokens_in = state.context + draws.input_tokens()
-            cached = int(state.cache_frac * state.prefix + 0.5)
-            visible = draws.output_tokens()
-            if state.first_output is not None:
-                visible, state.first_output = state.first_output, None
-            reasoning = draws.reasoning_tokens()
-            out = visible + reasoning
-            state.prefix = tokens_in
-            state.context = tokens_in + visible
-            state.num_calls += 1
-
-        tool, latencies, ok = NO_TOOL, (), True
-        if draws.tool_draws is not None:
-            tool = draws.tool
-            latencies, ok = draws.tool_draws.attempts()
-            if ok:
-                state.context += draws.result_tokens()
-        escalate = (llm and self.cascade
-                    and self.routing() < self.route.fail_prob_for(step.kind))
-        state.actions.append(Action(draws.index, draws.kind, llm,
-                                    tokens_in, cached, out, reasoning, tool,
-                                    latencies, ok, escalate=escalate))
-        if not ok:
-            state.ended = True
-        elif len(state.actions) >= MAX_ACTIONS_PER_TASK:
-            state.stop("plan_limit")
-        return not state.ended
-
-    def _index_nodes(self, nodes: list, prefix: str, streams: Streams,
-                     counter: list[int]) -> None:
+    def _index_nodes(self, nodes: list, prefix: str, counter: list[int]) -> None:
         for position, node in enumerate(nodes):
             path = f"{prefix}/{position}"
             if isinstance(node, Loop):
-                self.loop_counts[id(node)] = make_count_sampler(
-                    node.loop.iterations, streams.generator(f"{path}/iterations"))
-                self._index_nodes(node.loop.steps, path, streams, counter)
+                self.loop_counts[id(node)] = make_vector_count_sampler(
+                    node.loop.iterations, self.streams.generator(f"{path}/iterations"))
+                self._index_nodes(node.loop.steps, path, counter)
             else:
-                draws = _StepDraws(node, counter[0], path, streams)
+                draws = _StepDraws(node, counter[0], path, self.streams,
+                                   self.route.fail_prob_for(node.kind))
                 if node.tool is not None:
                     draws.tool = self.tool_names.index(node.tool)
                     draws.tool_draws = self.tool_draws[node.tool]
@@ -223,34 +492,94 @@ class TaskPlanner:
                 counter[0] += 1
 
 
-class _PlanState:
-    """What expansion tracks while drawing one task's plan."""
+def _assemble(state: _Block, size: int) -> PlanColumns:
+    """The block's actions in task order, then in the order each task drew them."""
+    if state.chunks:
+        joined = {name: np.concatenate([chunk[name] for chunk in state.chunks])
+                  for name in state.chunks[0]}
+    else:
+        joined = {name: np.zeros(0, dtype=np.int64) for name in
+                  ("task", "seq", "attempts", *ACTION_FIELDS[:12])}
+    order = np.lexsort((joined["seq"], joined["task"]))
+    attempts = joined["attempts"]
+    flat = (np.concatenate(state.latency_chunks) if state.latency_chunks
+            else np.zeros(0))
+    first_attempt = np.cumsum(attempts) - attempts
+    attempts = attempts[order]
+    attempt_start = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(attempts, out=attempt_start[1:])
+    gather = (np.repeat(first_attempt[order] - attempt_start[:-1], attempts)
+              + np.arange(attempt_start[-1]))
+    task_start = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(joined["task"], minlength=size), out=task_start[1:])
+    actions = {name: joined[name][order] for name in ACTION_FIELDS[:12]
+               if name != "corrects"}
+    actions["llm"] = actions["llm"].astype(bool)
+    actions["corrects"] = np.zeros(len(order), dtype=bool)
+    for tasks, seq in state.corrected:
+        actions["corrects"][task_start[tasks] + seq] = True
+    return PlanColumns(task_start, actions, attempt_start, flat[gather],
+                       state.stop, np.zeros(size, dtype=bool), np.zeros(size, np.int64))
 
-    def __init__(self, task_type: TaskType) -> None:
-        self.actions: list[Action] = []
-        self.context = 0
-        self.prefix = 0
-        self.num_calls = 0
-        self.corrections = 0
-        self.visits = 0
-        self.first_output: int | None = None
-        self.ended = False
-        self.stop_reason: str | None = None
-        self.cache_frac = task_type.cache_read_frac
-        self.max_corrections = task_type.caps.max_corrections
-        self.max_calls = task_type.caps.max_llm_calls or MAX_ACTIONS_PER_TASK
-        self.calls_reason = ("cap_llm_calls" if task_type.caps.max_llm_calls
-                             else "plan_limit")
 
-    def stop(self, reason: str) -> None:
-        """End the plan early for `reason`."""
-        self.stop_reason = reason
-        self.ended = True
+def _as_objects(block: PlanColumns) -> tuple[list, ...]:
+    """A block's actions as Action objects, and its per-task columns as lists:
+    (actions, task_start, stop, routine, visible tokens, user tokens)."""
+    columns = block.actions
+    starts = block.attempt_start.tolist()
+    latencies = block.attempt_latency.tolist()
+    attempts = [tuple(latencies[first:last])
+                for first, last in zip(starts[:-1], starts[1:], strict=True)]
+    actions = list(map(Action, *(columns[name].tolist() for name in ACTION_FIELDS[:7]),
+                       columns["tool"].tolist(), attempts,
+                       *(columns[name].tolist() for name in ACTION_FIELDS[9:])))
+    return (actions, block.task_start.tolist(), block.stop.tolist(),
+            block.routine.tolist(), columns["visible"].tolist(),
+            block.user_tokens.tolist())
+
+
+def _join(parts: list[PlanColumns]) -> PlanColumns:
+    """Blocks one after another, as one set of columns."""
+    if len(parts) == 1:
+        return parts[0]
+    task_start = [np.zeros(1, dtype=np.int64)]
+    attempt_start = [np.zeros(1, dtype=np.int64)]
+    actions_before = attempts_before = 0
+    for part in parts:
+        task_start.append(part.task_start[1:] + actions_before)
+        attempt_start.append(part.attempt_start[1:] + attempts_before)
+        actions_before += int(part.task_start[-1])
+        attempts_before += int(part.attempt_start[-1])
+    return PlanColumns(
+        np.concatenate(task_start),
+        {name: np.concatenate([part.actions[name] for part in parts])
+         for name in parts[0].actions},
+        np.concatenate(attempt_start),
+        np.concatenate([part.attempt_latency for part in parts]),
+        np.concatenate([part.stop for part in parts]),
+        np.concatenate([part.routine for part in parts]),
+        np.concatenate([part.user_tokens for part in parts]))
+
+
+def _head(columns: PlanColumns, count: int) -> PlanColumns:
+    """The first `count` tasks' plans."""
+    actions = int(columns.task_start[count])
+    attempts = int(columns.attempt_start[actions])
+    return PlanColumns(
+        columns.task_start[:count + 1],
+        {name: values[:actions] for name, values in columns.actions.items()},
+        columns.attempt_start[:actions + 1], columns.attempt_latency[:attempts],
+        columns.stop[:count], columns.routine[:count], columns.user_tokens[:count])
+
+
+def _empty_columns() -> PlanColumns:
+    none = np.zeros(0, dtype=np.int64)
+    return PlanColumns(np.zeros(1, dtype=np.int64),
+                       {name: none for name in ACTION_FIELDS},
+                       np.zeros(1, dtype=np.int64), np.zeros(0), none.astype(np.int8),
+                       none.astype(bool), none)
 
 
 def build_planners(scenario: Scenario, streams: Streams) -> list[TaskPlanner]:
     """One planner per task type, in the scenario's order."""
-    tool_draws = {name: ToolDraws(name, tool, streams)
-                  for name, tool in scenario.tools.items()}
-    return [TaskPlanner(scenario, name, streams, tool_draws)
-            for name in scenario.task_types]
+    return [TaskPlanner(scenario, name, streams) for name in scenario.task_types]

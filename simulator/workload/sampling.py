@@ -102,3 +102,60 @@ def make_count_sampler(dist: object, generator: np.random.Generator
         count = int(sampler.value + 0.5)
         return lambda: count
     return CountSampler(sampler._block)
+
+
+VectorSampler = Callable[[int], np.ndarray]
+"""Callable returning the next `n` draws of a distribution as an array."""
+
+
+def make_vector_sampler(dist: object, generator: np.random.Generator) -> VectorSampler:
+    """Float draws, `n` per call, clipped like Sampler's."""
+    if isinstance(dist, Constant):
+        value = float(dist.value)
+        return lambda n: np.full(n, value)
+    block = make_sampler(dist, generator)._block
+
+    def draw(n: int) -> np.ndarray:
+        values = block(n)
+        np.minimum(values, MAX_VALUE, out=values)
+        return np.maximum(values, 0.0, out=values)
+    return draw
+
+
+def make_vector_count_sampler(dist: object, generator: np.random.Generator
+                              ) -> VectorSampler:
+    """Whole-count draws (int64), `n` per call, rounded half up."""
+    if isinstance(dist, Constant):
+        count = int(dist.value + 0.5)
+        return lambda n: np.full(n, count, dtype=np.int64)
+    draw = make_vector_sampler(dist, generator)
+    return lambda n: np.floor(draw(n) + 0.5).astype(np.int64)
+
+
+def make_transform(dist: object) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Map standard normal draws `z` and uniform draws `u` (one pair per value)
+    onto the distribution, clipped like Sampler's. Draws taken this way from
+    one shared pair of streams keep the same position for the same call on
+    every backend, so variants that move a call keep its luck (common random
+    numbers)."""
+    if isinstance(dist, Constant):
+        value = float(dist.value)
+        return lambda z, u: np.full(len(z), value)
+    if isinstance(dist, Uniform):
+        low, span = dist.low, dist.high - dist.low
+        values = lambda z, u: low + span * u  # noqa: E731
+    elif isinstance(dist, Exponential):
+        mean = dist.mean_value
+        values = lambda z, u: -mean * np.log1p(-u)  # noqa: E731
+    elif isinstance(dist, Lognormal):
+        mu, sigma = dist.mu_sigma()
+        values = lambda z, u: np.exp(mu + sigma * z)  # noqa: E731
+    elif isinstance(dist, Empirical):
+        weights = np.asarray(dist.weights or [1.0] * len(dist.values), dtype=float)
+        edges = np.cumsum(weights) / weights.sum()
+        options = np.asarray(dist.values, dtype=float)
+        values = lambda z, u: options[np.minimum(  # noqa: E731
+            np.searchsorted(edges, u, side="right"), len(options) - 1)]
+    else:
+        raise TypeError(f"not a distribution: {dist!r}")
+    return lambda z, u: np.clip(values(z, u), 0.0, MAX_VALUE)

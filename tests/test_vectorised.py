@@ -1,0 +1,172 @@
+"""The contention-free shortcut gives exactly the event-by-event records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.records import FAIL_REASONS, TASK_STATUSES
+from simulator.rng import Streams
+from simulator.workload.plans import build_planners
+from tests.conftest import ROOT, build, run_at, tiny
+
+LOGNORMAL = {"dist": "lognormal", "median": 0.6, "p90": 2.0}
+
+MIXED = tiny(
+    horizon_s=1800,
+    arrivals={"kind": "poisson", "rate_per_s": 0.25},
+    models={"m": {"tier": "mid", "context_window_tokens": 30000},
+            "s": {"tier": "small", "context_window_tokens": 128000}},
+    backends={
+        "big": {"kind": "api", "model": "m",
+                "prices": {"input_usd_per_mtok": 3, "output_usd_per_mtok": 15},
+                "ttft_s": LOGNORMAL,
+                "time_per_output_token_s": {"dist": "uniform", "low": 0.01,
+                                            "high": 0.03},
+                "requests_per_min": 600, "tokens_per_min": 5_000_000},
+        "small": {"kind": "api", "model": "s",
+                  "prices": {"input_usd_per_mtok": 0.2, "output_usd_per_mtok": 0.8},
+                  "ttft_s": {"dist": "exponential", "mean": 0.3},
+                  "time_per_output_token_s": {"dist": "empirical",
+                                              "values": [0.004, 0.006, 0.01],
+                                              "weights": [1, 2, 1]}}},
+    tools={"search": {"latency_s": LOGNORMAL, "concurrency": 60, "failure_prob": 0.1,
+                      "max_retries": 1},
+           "sandbox": {"latency_s": {"dist": "exponential", "mean": 4},
+                       "failure_prob": 0.05}},
+    task_types={
+        "agent": {
+            "share": 0.6, "system_prompt_tokens": 2000,
+            "user_input_tokens": {"dist": "lognormal", "median": 300, "p90": 2000},
+            "cache_read_frac": 0.8,
+            "route": {"policy": "tiered", "default": "big", "routine": "small",
+                      "routine_frac": 0.3, "by_step_kind": {"reflect": "small"}},
+            "caps": {"max_llm_calls": 12, "max_corrections": 2, "max_tokens": 150000},
+            "workflow": [
+                {"kind": "plan", "output_tokens": {"dist": "lognormal", "median": 200,
+                                                   "p90": 800}},
+                {"loop": {"iterations": {"dist": "lognormal", "median": 3, "p90": 9},
+                          "max_iterations": 12,
+                          "steps": [
+                              {"kind": "tool", "tool": "search", "output_tokens": 80,
+                               "result_tokens": {"dist": "lognormal", "median": 1500,
+                                                 "p90": 6000}},
+                              {"kind": "act", "tool": "sandbox", "probability": 0.7,
+                               "output_tokens": {"dist": "uniform", "low": 50,
+                                                 "high": 400}}]}},
+                {"kind": "reflect", "output_tokens": 100, "fault_prob": 0.3},
+                {"kind": "answer", "output_tokens": {"dist": "lognormal", "median": 300,
+                                                     "p90": 900},
+                 "reasoning_tokens": {"dist": "exponential", "mean": 200}}]},
+        "chat": {
+            "share": 0.4, "route": {"default": "small"},
+            "user_input_tokens": {"dist": "lognormal", "median": 70, "p90": 400},
+            "workflow": [
+                {"kind": "answer", "output_tokens": {"dist": "lognormal",
+                                                     "median": 215, "p90": 700}},
+                {"loop": {"iterations": {"dist": "empirical", "values": [0, 1, 2]},
+                          "steps": [{"kind": "answer", "input_tokens": 70,
+                                     "output_tokens": 200}]}}]}},
+)
+
+
+def _assert_same(fast, slow) -> None:
+    assert fast.path == "vectorised" and slow.path == "event-by-event"
+    for part in ("tasks", "calls", "tool_calls", "samples"):
+        mine, theirs = getattr(fast, part), getattr(slow, part)
+        assert list(mine) == list(theirs), part
+        for name in mine:
+            assert mine[name].dtype == theirs[name].dtype, (part, name)
+            assert mine[name].tobytes() == theirs[name].tobytes(), (part, name)
+    for name in ("tool_demand_s", "backend_requests", "backend_tokens", "gpu_usage",
+                 "horizon_s", "expected_arrivals"):
+        assert getattr(fast, name) == getattr(slow, name), name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shortcut_matches_events_bit_for_bit(seed):
+    """Every ending (completed, in flight, context overflow, failed tool, token
+    and call caps), corrections, retries, tiered and pinned routes, limited and
+    unlimited tools and rate limits that never bind: the same bytes."""
+    scenario = build({**MIXED, "seed": seed})
+    fast = simulator.simulate(scenario)
+    slow = simulator.simulate(scenario, event_by_event=True)
+    _assert_same(fast, slow)
+    reasons = {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
+    statuses = {TASK_STATUSES[s] for s in fast.tasks["status"].tolist()}
+    assert statuses == {"completed", "failed", "in_flight"}
+    assert {"context_window", "tool_failed", "cap_llm_calls"} <= reasons
+    assert fast.tasks["num_corrections"].sum() > 0
+    assert (fast.tool_calls["ok"] == 0).any()
+    assert len(fast.samples["time_s"]) == 400
+
+
+def test_token_cap_and_tokens_per_minute_endings_match():
+    """A call larger than the tokens-per-minute limit fails its task; a task
+    over its token cap fails after the call that crossed it."""
+    data = tiny(horizon_s=3600, arrivals={"kind": "poisson", "rate_per_s": 0.02})
+    data["backends"]["api"].update(tokens_per_min=60_000,
+                                   ttft_s={"dist": "exponential", "mean": 0.5})
+    data["task_types"]["chat"].update(
+        user_input_tokens={"dist": "lognormal", "median": 2000, "p90": 15000},
+        caps={"max_tokens": 9000},
+        workflow=[{"kind": "answer", "output_tokens": 300},
+                  {"kind": "answer", "input_tokens": 2000, "output_tokens": 300}])
+    scenario = build(data)
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    reasons = {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
+    assert {"over_tokens_per_min", "cap_tokens", ""} <= reasons
+
+
+def test_a_day_of_chat_and_agents_matches():
+    """The shipped chat-vs-agents scenario, its busiest four hours."""
+    scenario = simulator.load_scenario(ROOT / "scenarios" / "chat-vs-agents.yaml",
+                                       ["horizon_s=43200", "warmup_s=28800"])
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    assert len(fast.calls["task_id"]) > 40_000
+
+
+def test_a_full_tool_pool_goes_event_by_event():
+    """Two tasks share one tool slot: the second waits, so no shortcut."""
+    data = tiny(tools={"db": {"latency_s": 3, "concurrency": 1}})
+    data["task_types"]["chat"]["workflow"] = [
+        {"kind": "tool", "tool": "db", "input_tokens": 1000, "output_tokens": 16}]
+    run = run_at(build(data), [0.0, 1.0])
+    assert run.path == "event-by-event"
+    assert run.tool_calls["started_at"].tolist() == pytest.approx([0.82, 3.82])
+
+
+def test_a_binding_rate_limit_goes_event_by_event():
+    """Thirty calls a minute against a limit of ten: calls wait, no shortcut."""
+    data = tiny(horizon_s=600, arrivals={"kind": "poisson", "rate_per_s": 0.5})
+    data["backends"]["api"]["requests_per_min"] = 10
+    run = simulator.simulate(build(data))
+    assert run.path == "event-by-event"
+    assert (run.calls["started_at"] > run.calls["requested_at"]).any()
+
+
+def test_state_dependent_routing_goes_event_by_event():
+    """Spillover reads queue state at each call: never the shortcut."""
+    data = tiny()
+    data["backends"]["other"] = dict(data["backends"]["api"])
+    data["task_types"]["chat"]["route"] = {"policy": "spillover", "prefer": "other",
+                                           "default": "api"}
+    assert simulator.simulate(build(data)).path == "event-by-event"
+
+
+def test_plans_do_not_depend_on_how_many_tasks_are_drawn():
+    """Task k's plan is the same whether 10 or 5,000 tasks are drawn."""
+    scenario = build({**MIXED, "seed": 4})
+    few = build_planners(scenario, Streams(4))[0]
+    many = build_planners(scenario, Streams(4))[0]
+    small, large = few.columns(10), many.columns(5000)
+    cut = int(small.task_start[-1])
+    for name, values in small.actions.items():
+        assert values.tobytes() == large.actions[name][:cut].tobytes(), name
+    drawn = [few.draw() for _ in range(10)]
+    assert [len(p.actions) for p in drawn] == np.diff(small.task_start).tolist()
+    assert [a.tokens_in for a in drawn[3].actions] == small.actions["tokens_in"][
+        small.task_start[3]:small.task_start[4]].tolist()
