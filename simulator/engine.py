@@ -1,7 +1,9 @@
 """The SimPy model: one process per task, driving its plan through backends.
 
-simulate() draws the arrivals, starts a task process at each arrival instant,
-and runs until the horizon. A task process walks its plan: each LLM call goes
+simulate() draws the arrivals and the plans; when no task can make another
+wait it hands the run to the vectorised shortcut (`simulator.vectorised`),
+which gives the same records; otherwise it starts a task process at each
+arrival instant and runs until the horizon. A task process walks its plan: each LLM call goes
 to the backend the route table names; each tool call waits for a free slot of
 its tool service (first come, first served), then takes its drawn latency.
 Results are columnar records; the engine knows no prices. A per-task dollar

@@ -170,3 +170,47 @@ def test_plans_do_not_depend_on_how_many_tasks_are_drawn():
     assert [len(p.actions) for p in drawn] == np.diff(small.task_start).tolist()
     assert [a.tokens_in for a in drawn[3].actions] == small.actions["tokens_in"][
         small.task_start[3]:small.task_start[4]].tolist()
+
+
+def _round_by_round(planner) -> None:
+    """Make a planner walk every loop one round at a time."""
+    def strip(nodes):
+        return [(loop, drawn, chance, limit, strip(body) if body else body, None)
+                for loop, drawn, chance, limit, body, _ in nodes]
+    planner.nodes = strip(planner.nodes)
+
+
+@pytest.mark.parametrize(("max_calls", "failure", "lengths"), [
+    (None, 0, {2, 11, 38}), (7, 0, {2, 10}), (30, 0, {2, 11, 38}), (None, 0.999999, {2})])
+def test_loops_drawn_at_once_match_round_by_round(max_calls, failure, lengths):
+    """A loop of plain steps drawn for all its rounds at once gives the plans
+    walking it round by round gives: context, cached prefix, calls cap, a
+    tool out of retries ending the task in its first round."""
+    data = tiny(tools={"db": {"latency_s": 2, "failure_prob": failure}})
+    data["task_types"]["chat"].update(
+        system_prompt_tokens=500, user_input_tokens=40, cache_read_frac=0.5,
+        caps={"max_llm_calls": max_calls} if max_calls else {},
+        workflow=[
+            {"kind": "plan", "output_tokens": 100},
+            {"loop": {"iterations": {"dist": "empirical", "values": [0, 3, 12]},
+                      "max_iterations": 12,
+                      "steps": [{"kind": "tool", "tool": "db", "output_tokens": 30,
+                                 "input_tokens": 7, "result_tokens": 900},
+                                {"kind": "retrieve", "tool": "db",
+                                 "result_tokens": 50},
+                                {"kind": "act", "output_tokens": 20,
+                                 "reasoning_tokens": 11}]}},
+            {"kind": "answer", "output_tokens": 200}])
+    scenario = build(data)
+    at_once = build_planners(scenario, Streams(0))[0]
+    stepped = build_planners(scenario, Streams(0))[0]
+    _round_by_round(stepped)
+    fast, slow = at_once.columns(300), stepped.columns(300)
+    assert fast.task_start.tolist() == slow.task_start.tolist()
+    assert fast.stop.tolist() == slow.stop.tolist()
+    for name in ("step_index", "kind", "llm", "tokens_in", "tokens_cached",
+                 "tokens_out", "tokens_reasoning", "tool", "tool_ok"):
+        assert fast.actions[name].tolist() == slow.actions[name].tolist(), name
+    assert set(np.diff(fast.task_start).tolist()) == lengths   # 0, 3 or 12 rounds
+    capped = (fast.stop == 1).any()
+    assert capped == (max_calls == 7)

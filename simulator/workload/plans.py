@@ -328,7 +328,7 @@ class TaskPlanner:
             here = live & (position == node)
             position[here] += 1
             chosen = tasks[here]
-            is_loop, drawn, probability, limit, body = nodes[node]
+            is_loop, drawn, probability, limit, body, plain = nodes[node]
             state.visits[chosen] += 1
             over = state.visits[chosen] > MAX_VISITS_PER_TASK
             if over.any():
@@ -340,6 +340,9 @@ class TaskPlanner:
                 continue
             if is_loop:
                 rounds = np.minimum(drawn(len(chosen)), limit)
+                if plain:
+                    self._loop_at_once(plain, chosen, rounds, state)
+                    continue
                 for round_ in range(int(rounds.max())):
                     going = chosen[(rounds > round_) & ~state.ended[chosen]]
                     if not len(going):
@@ -404,6 +407,113 @@ class TaskPlanner:
             going = going[~full]
         return going
 
+    def _loop_at_once(self, steps: list[_StepDraws], tasks: np.ndarray,
+                      rounds: np.ndarray, state: _Block) -> None:
+        """Every round of a loop of plain steps for `tasks` at once: each
+        step's quantities drawn for all its visits, in task order, and the
+        context carried through with running sums. A task stops where
+        `_plan_step` would stop it: at the calls cap or the visits limit
+        (before the step), after a failed tool or at the actions limit."""
+        width = len(steps)
+        visits = rounds * width
+        total = int(visits.sum())
+        if not total:
+            return
+        owner = np.repeat(tasks, visits)
+        entry = np.repeat(np.cumsum(visits) - visits, visits)
+        position = np.arange(total) - entry
+        step_of = position % width
+        llm = np.zeros(total, dtype=bool)
+        columns = {name: np.zeros(total, dtype=np.int64) for name in (
+            "input", "visible", "reasoning", "result", "tool", "attempts")}
+        ok = np.ones(total, dtype=bool)
+        escalate = np.zeros(total, dtype=bool)
+        kind = np.zeros(total, dtype=np.int64)
+        index = np.zeros(total, dtype=np.int64)
+        latency_parts, latency_first = [], np.zeros(total, dtype=np.int64)
+        drawn_before = 0
+        for number, draws in enumerate(steps):
+            mine = np.flatnonzero(step_of == number)
+            n = len(mine)
+            kind[mine], index[mine] = draws.kind, draws.index
+            columns["tool"][mine] = draws.tool
+            if draws.llm:
+                llm[mine] = True
+                columns["input"][mine] = draws.input_tokens(n)
+                columns["visible"][mine] = draws.output_tokens(n)
+                columns["reasoning"][mine] = draws.reasoning_tokens(n)
+                if self.cascade:
+                    escalate[mine] = self.routing(n) < draws.fail_prob
+            if draws.tool_draws is not None:
+                attempts, latencies, fine = draws.tool_draws.attempts(n)
+                columns["attempts"][mine] = attempts
+                latency_first[mine] = drawn_before + np.cumsum(attempts) - attempts
+                latency_parts.append(latencies)
+                drawn_before += len(latencies)
+                ok[mine] = fine
+                columns["result"][mine[fine]] = draws.result_tokens(int(fine.sum()))
+
+        # Carry the context, calls and actions through each task's rounds.
+        grows = np.where(llm, columns["input"] + columns["visible"], 0)
+        grows += np.where(ok, columns["result"], 0)
+        context = state.context[owner] + _exclusive_sums(grows, entry)
+        tokens_in = np.where(llm, context + columns["input"], 0)
+        calls_before = state.num_calls[owner] + _exclusive_sums(llm.astype(np.int64),
+                                                                entry)
+        previous = np.maximum.accumulate(np.where(llm, np.arange(total), -1))
+        previous = np.concatenate([[-1], previous[:-1]])
+        prefix = np.where(previous >= entry, tokens_in[np.maximum(previous, 0)],
+                          state.prefix[owner])
+        cached = np.where(llm, np.floor(self.cache_frac * prefix + 0.5), 0
+                          ).astype(np.int64)
+        actions_after = state.num_actions[owner] + position + 1
+        stop_before = np.where(state.visits[owner] + position + 1 > MAX_VISITS_PER_TASK,
+                               2, np.where(llm & (calls_before == self.max_calls),
+                                           self.calls_reason, 0))
+        stop_after = np.where(~ok, -1, np.where(actions_after >= MAX_ACTIONS_PER_TASK,
+                                                2, 0))
+        first_before = _first_of(stop_before != 0, owner, tasks)
+        first_after = _first_of(stop_after != 0, owner, tasks)
+        ends_after = (first_after >= 0) & ((first_before < 0)
+                                           | (first_after < first_before))
+        cut = np.where(ends_after, first_after + 1,
+                       np.where(first_before >= 0, first_before, np.cumsum(visits)))
+        kept = np.arange(total) < np.repeat(cut, visits)
+        early = first_before >= 0
+        before_wins = early & ~ends_after
+        state.end(tasks[before_wins], stop_before[first_before[before_wins]])
+        after_ends = tasks[ends_after]
+        state.ended[after_ends] = True
+        state.stop[after_ends] = np.maximum(stop_after[first_after[ends_after]], 0)
+
+        rows = np.flatnonzero(kept)
+        moved = owner[rows]
+        counted = np.bincount(np.searchsorted(tasks, moved), minlength=len(tasks))
+        state.context[tasks] += np.bincount(
+            np.searchsorted(tasks, moved), grows[rows], len(tasks)).astype(np.int64)
+        calls = rows[llm[rows]][::-1]
+        latest, at = np.unique(owner[calls], return_index=True)
+        state.prefix[latest] = tokens_in[calls[at]]
+        state.num_calls[tasks] += np.bincount(np.searchsorted(tasks, owner[calls]),
+                                              minlength=len(tasks))
+        state.visits[tasks] += counted
+        attempts = columns["attempts"][rows]
+        flat = np.concatenate(latency_parts) if latency_parts else np.zeros(0)
+        starts = np.cumsum(attempts) - attempts
+        state.latency_chunks.append(flat[np.repeat(latency_first[rows] - starts,
+                                                   attempts)
+                                         + np.arange(int(attempts.sum()))])
+        visible = columns["visible"][rows]
+        reasoning = columns["reasoning"][rows]
+        state.chunks.append({
+            "task": moved, "seq": state.num_actions[moved] + position[rows],
+            "step_index": index[rows], "kind": kind[rows], "llm": llm[rows],
+            "tokens_in": tokens_in[rows], "tokens_cached": cached[rows],
+            "tokens_out": visible + reasoning, "tokens_reasoning": reasoning,
+            "visible": visible, "tool": columns["tool"][rows], "tool_ok": ok[rows],
+            "escalate": escalate[rows], "attempts": attempts})
+        state.num_actions[tasks] += counted
+
     def _draw_latencies(self, columns: PlanColumns) -> None:
         """Time to first token and per output token of calls whose backend
         the route fixes in advance, drawn per backend in task order."""
@@ -463,16 +573,22 @@ class TaskPlanner:
 
     def _compile(self, nodes: list) -> list[tuple]:
         """The workflow as plain tuples: (is_loop, step draws or iteration
-        sampler, probability, fault_prob or max_iterations, the loop's body)."""
+        sampler, probability, fault_prob or max_iterations, the loop's body,
+        and for a loop of steps that always run and never fault, their draws)."""
         compiled = []
         for node in nodes:
             if isinstance(node, Loop):
                 spec = node.loop
+                body = self._compile(spec.steps)
+                plain = None
+                if all(not loop and chance == 1 and fault == 0
+                       for loop, _, chance, fault, _, _ in body):
+                    plain = [draws for _, draws, _, _, _, _ in body]
                 compiled.append((True, self.loop_counts[id(node)], spec.probability,
-                                 spec.max_iterations, self._compile(spec.steps)))
+                                 spec.max_iterations, body, plain))
             else:
                 compiled.append((False, self.steps[id(node)], node.probability,
-                                 node.fault_prob, None))
+                                 node.fault_prob, None, None))
         return compiled
 
     def _index_nodes(self, nodes: list, prefix: str, counter: list[int]) -> None:
@@ -490,6 +606,23 @@ class TaskPlanner:
                     draws.tool_draws = self.tool_draws[node.tool]
                 self.steps[id(node)] = draws
                 counter[0] += 1
+
+
+def _exclusive_sums(values: np.ndarray, entry: np.ndarray) -> np.ndarray:
+    """Running sums of `values` before each element, restarting at each
+    task's first element (`entry` gives its index, per element)."""
+    running = np.cumsum(values) - values
+    return running - running[entry]
+
+
+def _first_of(flags: np.ndarray, owner: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+    """Per task (sorted `tasks`), the index of its first flagged element, or -1."""
+    found = np.full(len(tasks), -1, dtype=np.int64)
+    where = np.flatnonzero(flags)
+    if len(where):
+        first = np.unique(owner[where], return_index=True)
+        found[np.searchsorted(tasks, first[0])] = where[first[1]]
+    return found
 
 
 def _assemble(state: _Block, size: int) -> PlanColumns:
