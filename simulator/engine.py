@@ -3,9 +3,10 @@
 simulate() draws the arrivals and the plans; when no task can make another
 wait it hands the run to the vectorised shortcut (`simulator.vectorised`),
 which gives the same records; otherwise it starts a task process at each
-arrival instant and runs until the horizon. A task process walks its plan: each LLM call goes
-to the backend the route table names; each tool call waits for a free slot of
-its tool service (first come, first served), then takes its drawn latency.
+arrival instant and runs until the horizon. A task process walks its plan:
+each LLM call goes to the backend the route table names; each tool call waits
+for a free slot of its tool service (first come, first served), then takes
+its drawn latency.
 Results are columnar records; the engine knows no prices. A per-task dollar
 cap is enforced through a cost function the caller supplies.
 

@@ -181,7 +181,8 @@ def _round_by_round(planner) -> None:
 
 
 @pytest.mark.parametrize(("max_calls", "failure", "lengths"), [
-    (None, 0, {2, 11, 38}), (7, 0, {2, 10}), (30, 0, {2, 11, 38}), (None, 0.999999, {2})])
+    (None, 0, {2, 11, 38}), (7, 0, {2, 10}), (30, 0, {2, 11, 38}),
+    (None, 0.999999, {2})])
 def test_loops_drawn_at_once_match_round_by_round(max_calls, failure, lengths):
     """A loop of plain steps drawn for all its rounds at once gives the plans
     walking it round by round gives: context, cached prefix, calls cap, a
