@@ -351,7 +351,8 @@ def _try_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list,
     """The run by the contention-free shortcut, or None when it does not apply."""
     reason = why_not_vectorised(scenario, arrivals, settle, model.debug)
     if reason is None:
-        found = run_vectorised(scenario, arrivals, planners, scenario.horizon_s)
+        found = run_vectorised(scenario, arrivals, planners, scenario.horizon_s,
+                               dollar_caps=model.call_cost is not None)
         if found is None:
             reason = "a task would have waited (or two records share an instant)"
     if reason is not None:

@@ -25,7 +25,7 @@ distributions), or a tool attempt starting or ending exactly at a monitor
 sample, also send the run event by event, since their order would then
 depend on the event queue.
 
-Limitations: runs with dollar caps, replayed request tokens, GPU backends,
+Limitations: runs with replayed request tokens, GPU backends,
 state-dependent routing (cascade, spillover, cheapest), prompt caching or
 debug logging always go event by event.
 """
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.backends.monitor import MAX_SAMPLES
+from simulator.economics.pricing import backend_rates
 from simulator.records import (
     CALL_COLUMNS,
     CALL_CONTEXT_OVERFLOW,
@@ -50,6 +51,7 @@ from simulator.records import (
     IN_FLIGHT,
     NO_REASON,
     REASON_CAP_TOKENS,
+    REASON_CAP_USD,
     REASON_CONTEXT,
     REASON_TOOL,
     REASON_TPM,
@@ -83,8 +85,6 @@ def why_not_vectorised(scenario: Scenario, arrivals: Arrivals,
     for name, task_type in scenario.task_types.items():
         if task_type.route.policy not in STATIC_POLICIES:
             return f"task type {name} routes by {task_type.route.policy}"
-        if task_type.caps.max_usd:
-            return f"task type {name} has a dollar cap"
     return None
 
 
@@ -92,7 +92,7 @@ class _Timeline:
     """Every task's plan laid end to end, in task order, as flat columns."""
 
     def __init__(self, scenario: Scenario, types: np.ndarray,
-                 planners: list[TaskPlanner]) -> None:
+                 planners: list[TaskPlanner], dollar_caps: bool) -> None:
         count = len(types)
         parts: list[tuple[np.ndarray, PlanColumns]] = []
         for index, planner in enumerate(planners):
@@ -126,6 +126,10 @@ class _Timeline:
         self.stop = stop
         self.max_tokens = np.array([t.caps.max_tokens or math.inf
                                     for t in scenario.task_types.values()])
+        self.max_pusd = np.array([int(t.caps.max_usd * 10**12)
+                                  if t.caps.max_usd and dollar_caps
+                                  else np.iinfo(np.int64).max
+                                  for t in scenario.task_types.values()])
 
 
 @dataclass
@@ -157,14 +161,16 @@ class _Events:
 
 
 def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPlanner],
-                   horizon: float) -> dict | None:
-    """The run's records and counters, or None when a check fails."""
+                   horizon: float, dollar_caps: bool = True) -> dict | None:
+    """The run's records and counters, or None when a check fails.
+    `dollar_caps`: enforce task types' `max_usd` (the event-by-event engine
+    does when it is given a call-cost function)."""
     starts = _start_times(arrivals.arrived_at, horizon)
     count = len(starts)
     if not count:
         return None
     types = arrivals.task_type[:count]
-    plan = _Timeline(scenario, types, planners)
+    plan = _Timeline(scenario, types, planners, dollar_caps)
     if (plan.actions["backend"][plan.actions["llm"]] < 0).any():
         return None
     endings = _endings(scenario, plan, types)
@@ -212,12 +218,16 @@ def _endings(scenario: Scenario, plan: _Timeline, types: np.ndarray) -> _Endings
     per_task = np.diff(plan.task_start)
     used = np.cumsum(np.where(call_ok, tokens, 0))
     used -= np.repeat(np.concatenate([[0], used])[plan.task_start[:-1]], per_task)
-    capped = call_ok & (used > plan.max_tokens[types][plan.task])
+    over_tokens = call_ok & (used > plan.max_tokens[types][plan.task])
+    over_usd = call_ok & ~over_tokens & _over_dollar_cap(scenario, plan, types,
+                                                        call_ok, per_task)
+    capped = over_tokens | over_usd
     tool = acts["tool"]
     tool_failed = (tool >= 0) & ~acts["tool_ok"]
     terminal = refused | capped | tool_failed
     reason_at = np.where(refused, np.where(overflow, REASON_CONTEXT, REASON_TPM),
-                         np.where(capped, REASON_CAP_TOKENS, REASON_TOOL))
+                         np.where(over_tokens, REASON_CAP_TOKENS,
+                                  np.where(over_usd, REASON_CAP_USD, REASON_TOOL)))
     ends = _first_per_task(terminal, plan.task_start)
     early = ends >= 0
     keep_to = np.where(early, ends + 1, plan.task_start[1:])
@@ -232,6 +242,30 @@ def _endings(scenario: Scenario, plan: _Timeline, types: np.ndarray) -> _Endings
     status[early | planned] = FAILED
     return _Endings(call_status, call_ok, kept,
                     kept & (tool >= 0) & ~refused & ~capped, terminal, status, reason)
+
+
+def _over_dollar_cap(scenario: Scenario, plan: _Timeline, types: np.ndarray,
+                     call_ok: np.ndarray, per_task: np.ndarray) -> np.ndarray:
+    """Per action: its served call takes its task's spend (pico-USD, priced
+    as the bill prices it) over the task type's dollar cap."""
+    limit = plan.max_pusd[types][plan.task]
+    over = np.zeros(len(call_ok), dtype=bool)
+    if not (limit < np.iinfo(np.int64).max).any():
+        return over
+    acts = plan.actions
+    cost = np.zeros(len(call_ok), dtype=np.int64)
+    for index, rates in enumerate(backend_rates(scenario)):
+        mine = call_ok & (acts["backend"] == index)
+        if rates is None or not mine.any():
+            continue
+        zero = np.zeros(int(mine.sum()), dtype=np.int64)
+        for _, tokens, rate in rates.split(acts["tokens_in"][mine],
+                                           acts["tokens_cached"][mine], zero,
+                                           acts["tokens_out"][mine]):
+            cost[mine] += tokens * rate
+    spent = np.cumsum(cost)
+    spent -= np.repeat(np.concatenate([[0], spent])[plan.task_start[:-1]], per_task)
+    return spent > limit
 
 
 def _events(plan: _Timeline, endings: _Endings, starts: np.ndarray) -> _Events:

@@ -42,7 +42,8 @@ MIXED = tiny(
             "cache_read_frac": 0.8,
             "route": {"policy": "tiered", "default": "big", "routine": "small",
                       "routine_frac": 0.3, "by_step_kind": {"reflect": "small"}},
-            "caps": {"max_llm_calls": 12, "max_corrections": 2, "max_tokens": 150000},
+            "caps": {"max_llm_calls": 12, "max_corrections": 2, "max_tokens": 150000,
+                     "max_usd": 0.3},
             "workflow": [
                 {"kind": "plan", "output_tokens": {"dist": "lognormal", "median": 200,
                                                    "p90": 800}},
@@ -96,7 +97,7 @@ def test_shortcut_matches_events_bit_for_bit(seed):
     reasons = {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
     statuses = {TASK_STATUSES[s] for s in fast.tasks["status"].tolist()}
     assert statuses == {"completed", "failed", "in_flight"}
-    assert {"context_window", "tool_failed", "cap_llm_calls"} <= reasons
+    assert {"context_window", "tool_failed", "cap_llm_calls", "cap_usd"} <= reasons
     assert fast.tasks["num_corrections"].sum() > 0
     assert (fast.tool_calls["ok"] == 0).any()
     assert len(fast.samples["time_s"]) == 400
@@ -127,6 +128,18 @@ def test_a_day_of_chat_and_agents_matches():
     fast = simulator.simulate(scenario)
     _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
     assert len(fast.calls["task_id"]) > 40_000
+
+
+def test_a_support_bot_with_dollar_caps_matches():
+    """support-bot-to-agent: an agent with a per-task dollar cap, priced as
+    the bill prices it (the order API given slots enough never to queue)."""
+    scenario = simulator.load_scenario(
+        ROOT / "scenarios" / "support-bot-to-agent.yaml",
+        ["horizon_s=36000", "warmup_s=28800", "tools.order-api.concurrency=64",
+         "task_types.support_agent.caps.max_usd=0.02"])
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    assert "cap_usd" in {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
 
 
 def test_a_full_tool_pool_goes_event_by_event():

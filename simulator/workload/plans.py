@@ -256,6 +256,8 @@ class TaskPlanner:
             self._add_block()
         while len(self._lists) <= block:
             self._lists.append(_as_objects(self.blocks[len(self._lists)]))
+        if row == 0 and block:           # the tasks of earlier blocks have theirs
+            self.blocks[block - 1] = self._lists[block - 1] = None
         actions, task_start, stop, routine, _, _ = self._lists[block]
         first, last = task_start[row], task_start[row + 1]
         planned = tuple(actions[first:last])
@@ -288,7 +290,8 @@ class TaskPlanner:
 
     def columns(self, count: int) -> PlanColumns:
         """The plans of this type's first `count` tasks, as columns (drawing
-        blocks as needed; `draw` then hands out the same plans)."""
+        blocks as needed; `draw` then hands out the same plans). Only before
+        `draw`: it lets go of the blocks it has handed out."""
         while len(self.blocks) * self.block_size < count:
             self._add_block()
         needed = -(-count // self.block_size) if count else 0
