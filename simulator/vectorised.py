@@ -60,7 +60,13 @@ from simulator.records import (
 )
 from simulator.scenario.schema import ApiBackend, Scenario
 from simulator.workload.arrivals import Arrivals
-from simulator.workload.plans import STOP_REASONS, PlanColumns, TaskPlanner
+from simulator.workload.plans import (
+    ACTION_DTYPES,
+    ACTION_FIELDS,
+    STOP_REASONS,
+    PlanColumns,
+    TaskPlanner,
+)
 
 WINDOW_S = 60.0
 STATIC_POLICIES = ("fixed", "tiered")
@@ -108,8 +114,10 @@ class _Timeline:
                                 for ids, columns in parts])
         order = np.argsort(owner, kind="stable")
         self.task = owner[order]
-        self.actions = {name: np.concatenate([c.actions[name] for _, c in parts])[order]
-                        for name in parts[0][1].actions}
+        self.actions = {
+            name: np.concatenate([c.actions[name] for _, c in parts]).astype(
+                ACTION_DTYPES[name], copy=False)[order]
+            for name in ACTION_FIELDS}
         attempts = np.concatenate([np.diff(c.attempt_start) for _, c in parts])
         shift = np.cumsum([0] + [len(c.attempt_latency) for _, c in parts[:-1]])
         first = np.concatenate([c.attempt_start[:-1] + s

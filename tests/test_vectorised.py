@@ -142,6 +142,24 @@ def test_a_support_bot_with_dollar_caps_matches():
     assert "cap_usd" in {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
 
 
+def test_a_task_type_that_plans_nothing_matches():
+    """Tasks with no actions at all (a step taken with probability 0) beside
+    ordinary ones: the same records and counters."""
+    data = tiny(horizon_s=600, arrivals={"kind": "poisson", "rate_per_s": 0.05})
+    data["backends"]["api"]["ttft_s"] = {"dist": "exponential", "mean": 0.5}
+    data["task_types"] = {
+        "chat": {"share": 0.5, "route": {"default": "api"},
+                 "workflow": [{"kind": "reflect", "output_tokens": 100,
+                               "fault_prob": 0.5}]},
+        "noop": {"share": 0.5, "route": {"default": "api"},
+                 "workflow": [{"kind": "answer", "output_tokens": 100,
+                               "probability": 0}]}}
+    scenario = build(data)
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    assert fast.tasks["num_corrections"].sum() > 0
+
+
 def test_a_full_tool_pool_goes_event_by_event():
     """Two tasks share one tool slot: the second waits, so no shortcut."""
     data = tiny(tools={"db": {"latency_s": 3, "concurrency": 1}})

@@ -106,6 +106,9 @@ class Plan:
 ACTION_FIELDS = ("step_index", "kind", "llm", "tokens_in", "tokens_cached",
                  "tokens_out", "tokens_reasoning", "visible", "tool", "tool_ok",
                  "corrects", "escalate", "backend", "ttft_s", "tpot_s")
+ACTION_DTYPES = {name: np.int64 for name in ACTION_FIELDS} | {
+    "llm": bool, "tool_ok": bool, "corrects": bool, "escalate": bool,
+    "ttft_s": np.float64, "tpot_s": np.float64}
 
 
 @dataclass
@@ -634,8 +637,8 @@ def _assemble(state: _Block, size: int) -> PlanColumns:
         joined = {name: np.concatenate([chunk[name] for chunk in state.chunks])
                   for name in state.chunks[0]}
     else:
-        joined = {name: np.zeros(0, dtype=np.int64) for name in
-                  ("task", "seq", "attempts", *ACTION_FIELDS[:12])}
+        joined = {name: np.zeros(0, dtype=ACTION_DTYPES.get(name, np.int64))
+                  for name in ("task", "seq", "attempts", *ACTION_FIELDS[:12])}
     order = np.lexsort((joined["seq"], joined["task"]))
     attempts = joined["attempts"]
     flat = (np.concatenate(state.latency_chunks) if state.latency_chunks
@@ -711,7 +714,8 @@ def _head(columns: PlanColumns, count: int) -> PlanColumns:
 def _empty_columns() -> PlanColumns:
     none = np.zeros(0, dtype=np.int64)
     return PlanColumns(np.zeros(1, dtype=np.int64),
-                       {name: none for name in ACTION_FIELDS},
+                       {name: np.zeros(0, dtype=ACTION_DTYPES[name])
+                        for name in ACTION_FIELDS},
                        np.zeros(1, dtype=np.int64), np.zeros(0), none.astype(np.int8),
                        none.astype(bool), none)
 
