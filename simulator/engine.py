@@ -226,6 +226,8 @@ class _Model:
                                                                   tokens_in)
             if action.backend == backend_index and not escalated:
                 ttft, tpot = action.ttft_s, action.tpot_s
+            elif escalated and action.escalation_ttft_s == action.escalation_ttft_s:
+                ttft, tpot = action.escalation_ttft_s, action.escalation_tpot_s
             else:
                 ttft, tpot = backend.ttft_s(), backend.time_per_output_token_s()
             yield env.timeout(ttft + out * tpot)

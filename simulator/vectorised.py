@@ -7,9 +7,10 @@ drawn latency, one after another from the task's arrival. The shortcut
 computes those timelines for all tasks at once, then checks that nothing
 did in fact wait:
 
-- every LLM call's backend is fixed by its route in advance (fixed or tiered
-  policies, or step kinds pinned to a backend) and is a pay-per-token API
-  without prompt caching or a tokenizer factor;
+- every LLM call's backend is fixed by its route in advance (fixed, tiered
+  or cascade policies, or step kinds pinned to a backend: a cascade's redo
+  goes to its default backend when the plan drew a failed check) and is a
+  pay-per-token API without prompt caching or a tokenizer factor;
 - no tool service ever has more attempts in progress than its concurrency
   (counting attempts that start and end at the same instant as overlapping);
 - no API's requests or tokens in any one-minute window exceed its limits.
@@ -26,7 +27,7 @@ sample, also send the run event by event, since their order would then
 depend on the event queue.
 
 Limitations: runs with replayed request tokens, GPU backends,
-state-dependent routing (cascade, spillover, cheapest), prompt caching or
+spillover or cheapest routing (they read queue state), prompt caching or
 debug logging always go event by event.
 """
 
@@ -59,6 +60,7 @@ from simulator.records import (
     TOOL_DTYPES,
 )
 from simulator.scenario.schema import ApiBackend, Scenario
+from simulator.scenario.workflow import STEP_KINDS, StepKind
 from simulator.workload.arrivals import Arrivals
 from simulator.workload.plans import (
     ACTION_DTYPES,
@@ -69,7 +71,7 @@ from simulator.workload.plans import (
 )
 
 WINDOW_S = 60.0
-STATIC_POLICIES = ("fixed", "tiered")
+STATIC_POLICIES = ("fixed", "tiered", "cascade")
 
 
 def why_not_vectorised(scenario: Scenario, arrivals: Arrivals,
@@ -134,6 +136,13 @@ class _Timeline:
         self.stop = stop
         self.max_tokens = np.array([t.caps.max_tokens or math.inf
                                     for t in scenario.task_types.values()])
+        names = list(scenario.backends)
+        self.redo_backend = np.array([
+            names.index(t.route.default) if t.route.policy == "cascade" else -1
+            for t in scenario.task_types.values()])
+        self.cascades = np.array([
+            [t.route.policy == "cascade" and StepKind(kind) not in t.route.by_step_kind
+             for kind in STEP_KINDS] for t in scenario.task_types.values()])
         self.max_pusd = np.array([int(t.caps.max_usd * 10**12)
                                   if t.caps.max_usd and dollar_caps
                                   else np.iinfo(np.int64).max
@@ -142,14 +151,19 @@ class _Timeline:
 
 @dataclass
 class _Endings:
-    """How far each task gets through its plan, and how it ends there."""
+    """How far each task gets through its plan, and how it ends there.
 
-    call_status: np.ndarray       # per action (CALL_OK for actions without a call)
-    call_ok: np.ndarray           # per action: an LLM call that is served
+    An action's LLM call is made once, or twice under cascade routing when
+    the plan drew a failed check: the redo goes to the escalation backend.
+    """
+
+    status: np.ndarray            # per action and call (0 first, 1 redo)
+    backend: np.ndarray           # per action and call
+    redone: np.ndarray            # per action: the call is redone
     kept: np.ndarray              # per action: reached
     tool_kept: np.ndarray         # per action: its tool call is made
     terminal: np.ndarray          # per action: ends its task
-    status: np.ndarray            # per task, once it ends
+    task_status: np.ndarray       # per task, once it ends
     reason: np.ndarray            # per task, once it ends
 
 
@@ -159,13 +173,21 @@ class _Events:
 
     action: np.ndarray            # the action each event belongs to
     is_call: np.ndarray
+    redo: np.ndarray              # a call event: 1 for a cascade's redo
     attempt: np.ndarray           # tool attempt number (tool events)
     task: np.ndarray
+    backend: np.ndarray           # a call event's backend
+    status: np.ndarray            # a call event's status
     delay: np.ndarray
     before: np.ndarray            # the instant the event was requested
     after: np.ndarray             # the instant it ended
     per_action: np.ndarray
     per_task: np.ndarray
+
+    @property
+    def served(self) -> np.ndarray:
+        """Call events served (not refused)."""
+        return self.is_call & (self.status == CALL_OK)
 
 
 def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPlanner],
@@ -195,7 +217,7 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
     result["started"] = count
     acts = plan.actions
     sent = events.action[events.is_call & asked]
-    backend = acts["backend"][sent]
+    backend = events.backend[events.is_call & asked]
     result["backend_requests"] = np.bincount(
         backend, minlength=len(scenario.backends)).tolist()
     result["backend_tokens"] = np.bincount(
@@ -206,101 +228,131 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
 
 def _endings(scenario: Scenario, plan: _Timeline, types: np.ndarray) -> _Endings:
     """Each task's first failing action (a call over the context window or
-    the tokens-per-minute limit, the call that crosses the token cap, a tool
-    out of retries), or its plan's own stop reason."""
+    the tokens-per-minute limit, the call that crosses the token or dollar
+    cap, a tool out of retries), or its plan's own stop reason."""
     acts = plan.actions
-    backends = list(scenario.backends.values())
-    llm, backend = acts["llm"], acts["backend"]
-    context = np.array([scenario.models[b.model].context_window_tokens
-                        for b in backends] + [0])
-    tpm = np.array([b.tokens_per_min or 0 for b in backends] + [0])
+    llm = acts["llm"]
     tokens = acts["tokens_in"] + acts["tokens_out"]
-    overflow = llm & (acts["tokens_in"] > context[backend])
-    over_tpm = llm & ~overflow & (tpm[backend] > 0) & (tokens > tpm[backend])
-    call_status = np.full(len(llm), CALL_OK, dtype=np.int64)
-    call_status[overflow] = CALL_CONTEXT_OVERFLOW
-    call_status[over_tpm] = CALL_OVER_TPM
-    call_ok = llm & ~overflow & ~over_tpm
-    refused = llm & ~call_ok
+    backend = np.stack([acts["backend"], plan.redo_backend[types][plan.task]])
+    status = np.stack([_call_status(scenario, backend[0], acts["tokens_in"], tokens),
+                       _call_status(scenario, backend[1], acts["tokens_in"], tokens)])
+    first_ok = llm & (status[0] == CALL_OK)
+    redone = (first_ok & acts["escalate"]
+              & plan.cascades[types[plan.task], acts["kind"]])
+    status[1] = np.where(redone, status[1], CALL_OK)
+    refused = (llm & ~first_ok) | (redone & (status[1] != CALL_OK))
+    served = llm & ~refused
+    refusal = np.where(first_ok, status[1], status[0])
 
     per_task = np.diff(plan.task_start)
-    used = np.cumsum(np.where(call_ok, tokens, 0))
-    used -= np.repeat(np.concatenate([[0], used])[plan.task_start[:-1]], per_task)
-    over_tokens = call_ok & (used > plan.max_tokens[types][plan.task])
-    over_usd = call_ok & ~over_tokens & _over_dollar_cap(scenario, plan, types,
-                                                        call_ok, per_task)
+    calls = first_ok.astype(np.int64) + (redone & ~refused)
+    used = _running(calls * tokens, plan.task_start)
+    over_tokens = served & (used > plan.max_tokens[types][plan.task])
+    over_usd = served & ~over_tokens & _over_dollar_cap(
+        scenario, plan, types, backend, first_ok, redone & ~refused)
     capped = over_tokens | over_usd
     tool = acts["tool"]
     tool_failed = (tool >= 0) & ~acts["tool_ok"]
     terminal = refused | capped | tool_failed
-    reason_at = np.where(refused, np.where(overflow, REASON_CONTEXT, REASON_TPM),
-                         np.where(over_tokens, REASON_CAP_TOKENS,
-                                  np.where(over_usd, REASON_CAP_USD, REASON_TOOL)))
+    reason_at = np.where(
+        refused, np.where(refusal == CALL_CONTEXT_OVERFLOW, REASON_CONTEXT, REASON_TPM),
+        np.where(over_tokens, REASON_CAP_TOKENS,
+                 np.where(over_usd, REASON_CAP_USD, REASON_TOOL)))
     ends = _first_per_task(terminal, plan.task_start)
     early = ends >= 0
     keep_to = np.where(early, ends + 1, plan.task_start[1:])
     kept = np.arange(len(llm)) < np.repeat(keep_to, per_task)
-    status = np.full(len(ends), COMPLETED, dtype=np.int64)
+    task_status = np.full(len(ends), COMPLETED, dtype=np.int64)
     reason = np.full(len(ends), NO_REASON, dtype=np.int64)
     reason[early] = reason_at[ends[early]]
     planned = ~early & (plan.stop > 0)
     stop_reasons = np.array([NO_REASON] + [FAIL_REASONS.index(name)
                                            for name in STOP_REASONS[1:]])
     reason[planned] = stop_reasons[plan.stop[planned]]
-    status[early | planned] = FAILED
-    return _Endings(call_status, call_ok, kept,
-                    kept & (tool >= 0) & ~refused & ~capped, terminal, status, reason)
+    task_status[early | planned] = FAILED
+    return _Endings(status, backend, redone, kept,
+                    kept & (tool >= 0) & ~refused & ~capped, terminal, task_status,
+                    reason)
+
+
+def _call_status(scenario: Scenario, backend: np.ndarray, tokens_in: np.ndarray,
+                 tokens: np.ndarray) -> np.ndarray:
+    """Per call: over its backend's context window, over its tokens-per-minute
+    limit, or OK (backend -1: no call)."""
+    backends = list(scenario.backends.values())
+    context = np.array([scenario.models[b.model].context_window_tokens
+                        for b in backends] + [np.iinfo(np.int64).max])
+    tpm = np.array([b.tokens_per_min or 0 for b in backends] + [0])
+    overflow = tokens_in > context[backend]
+    over_tpm = ~overflow & (tpm[backend] > 0) & (tokens > tpm[backend])
+    status = np.full(len(backend), CALL_OK, dtype=np.int64)
+    status[overflow] = CALL_CONTEXT_OVERFLOW
+    status[over_tpm] = CALL_OVER_TPM
+    return status
+
+
+def _running(values: np.ndarray, task_start: np.ndarray) -> np.ndarray:
+    """Running sums of per-action values within each task."""
+    total = np.cumsum(values)
+    return total - np.repeat(np.concatenate([[0], total])[task_start[:-1]],
+                             np.diff(task_start))
 
 
 def _over_dollar_cap(scenario: Scenario, plan: _Timeline, types: np.ndarray,
-                     call_ok: np.ndarray, per_task: np.ndarray) -> np.ndarray:
-    """Per action: its served call takes its task's spend (pico-USD, priced
+                     backend: np.ndarray, first: np.ndarray, redo: np.ndarray
+                     ) -> np.ndarray:
+    """Per action: its served calls take the task's spend (pico-USD, priced
     as the bill prices it) over the task type's dollar cap."""
     limit = plan.max_pusd[types][plan.task]
-    over = np.zeros(len(call_ok), dtype=bool)
     if not (limit < np.iinfo(np.int64).max).any():
-        return over
+        return np.zeros(len(first), dtype=bool)
     acts = plan.actions
-    cost = np.zeros(len(call_ok), dtype=np.int64)
+    cost = np.zeros(len(first), dtype=np.int64)
     for index, rates in enumerate(backend_rates(scenario)):
-        mine = call_ok & (acts["backend"] == index)
-        if rates is None or not mine.any():
+        if rates is None:
             continue
-        zero = np.zeros(int(mine.sum()), dtype=np.int64)
-        for _, tokens, rate in rates.split(acts["tokens_in"][mine],
-                                           acts["tokens_cached"][mine], zero,
-                                           acts["tokens_out"][mine]):
-            cost[mine] += tokens * rate
-    spent = np.cumsum(cost)
-    spent -= np.repeat(np.concatenate([[0], spent])[plan.task_start[:-1]], per_task)
-    return spent > limit
+        for made, on in ((first, backend[0]), (redo, backend[1])):
+            mine = made & (on == index)
+            if not mine.any():
+                continue
+            zero = np.zeros(int(mine.sum()), dtype=np.int64)
+            for _, tokens, rate in rates.split(acts["tokens_in"][mine],
+                                               acts["tokens_cached"][mine], zero,
+                                               acts["tokens_out"][mine]):
+                cost[mine] += tokens * rate
+    return _running(cost, plan.task_start) > limit
 
 
 def _events(plan: _Timeline, endings: _Endings, starts: np.ndarray) -> _Events:
-    """Each reached action's call, then its tool attempts, timed one after
-    another from the task's start."""
+    """Each reached action's call (and its redo), then its tool attempts,
+    timed one after another from the task's start."""
     acts = plan.actions
     calls = (endings.kept & acts["llm"]).astype(np.int64)
+    calls += endings.kept & endings.redone
     per_action = calls + np.where(endings.tool_kept, plan.attempts, 0)
     first = np.zeros(len(per_action) + 1, dtype=np.int64)
     np.cumsum(per_action, out=first[1:])
     action = np.repeat(np.arange(len(per_action)), per_action)
     rank = np.arange(int(first[-1])) - first[action]
-    is_call = (rank == 0) & (calls[action] == 1)
+    is_call = rank < calls[action]
+    redo = np.where(is_call, rank, 0)
     attempt = rank - calls[action]
-    delay = np.empty(len(action))
-    at = action[is_call]
-    delay[is_call] = np.where(endings.call_ok[at],
-                              acts["ttft_s"][at] + acts["tokens_out"][at]
-                              * acts["tpot_s"][at], 0.0)
+    backend = np.where(is_call, endings.backend[redo, action], -1)
+    status = np.where(is_call, endings.status[redo, action], CALL_OK)
+    ttft = np.where(redo == 1, acts["escalation_ttft_s"][action],
+                    acts["ttft_s"][action])
+    tpot = np.where(redo == 1, acts["escalation_tpot_s"][action],
+                    acts["tpot_s"][action])
+    delay = np.where(is_call & (status == CALL_OK),
+                     ttft + acts["tokens_out"][action] * tpot, 0.0)
     tools = ~is_call
     delay[tools] = plan.attempt_latency[plan.attempt_start[action[tools]]
                                         + attempt[tools]]
     task = plan.task[action]
     per_task = np.bincount(task, minlength=len(starts))
     before, after = _accumulate(starts, delay, per_task)
-    return _Events(action, is_call, attempt, task, delay, before, after, per_action,
-                   per_task)
+    return _Events(action, is_call, redo, attempt, task, backend, status, delay,
+                   before, after, per_action, per_task)
 
 
 def _task_columns(plan: _Timeline, types: np.ndarray, arrivals: Arrivals,
@@ -310,7 +362,7 @@ def _task_columns(plan: _Timeline, types: np.ndarray, arrivals: Arrivals,
     ended if it did."""
     count = len(starts)
     acts = plan.actions
-    served = events.is_call & live & endings.call_ok[events.action]
+    served = events.served & live
     owner, action = events.task[served], events.action[served]
     columns = {"task_id": np.arange(count, dtype=np.int64),
                "task_type": types.astype(np.int16),
@@ -322,7 +374,7 @@ def _task_columns(plan: _Timeline, types: np.ndarray, arrivals: Arrivals,
     finish[busy] = events.after[last[1:][busy] - 1]
     ended = finish < horizon
     columns["finished_at"] = np.where(ended, finish, np.nan)
-    columns["status"] = np.where(ended, endings.status, IN_FLIGHT).astype(np.int8)
+    columns["status"] = np.where(ended, endings.task_status, IN_FLIGHT).astype(np.int8)
     columns["reason"] = np.where(ended, endings.reason, NO_REASON).astype(np.int8)
     columns["num_llm_calls"] = np.bincount(owner, minlength=count)
     for name in ("tokens_in", "tokens_cached", "tokens_out"):
@@ -411,23 +463,25 @@ def _records(scenario: Scenario, plan: _Timeline, types: np.ndarray,
     tool_rows = happened[~events.is_call[happened]]
     action = events.action[call_rows]
     owner = events.task[call_rows]
-    served = endings.call_ok[action]
+    served = events.served[call_rows]
+    redo = events.redo[call_rows]
+    ttft = np.where(redo == 1, acts["escalation_ttft_s"][action],
+                    acts["ttft_s"][action])
     requested = before[call_rows]
     n = len(call_rows)
     columns = {
         "task_id": owner, "task_type": types[owner],
         "step_index": acts["step_index"][action], "kind": acts["kind"][action],
-        "backend": acts["backend"][action], "requested_at": requested,
+        "backend": events.backend[call_rows], "requested_at": requested,
         "started_at": requested,
-        "first_token_at": np.where(
-            served, requested + np.where(served, acts["ttft_s"][action], 0.0),
-            requested),
+        "first_token_at": np.where(served, requested + np.where(served, ttft, 0.0),
+                                   requested),
         "finished_at": after[call_rows], "tokens_in": acts["tokens_in"][action],
         "tokens_cached": acts["tokens_cached"][action],
         "tokens_cache_write": np.zeros(n), "tokens_out": acts["tokens_out"][action],
         "tokens_reasoning": acts["tokens_reasoning"][action],
-        "status": endings.call_status[action], "replica": np.full(n, -1),
-        "escalated": np.zeros(n), "retries": np.zeros(n)}
+        "status": events.status[call_rows], "replica": np.full(n, -1),
+        "escalated": redo, "retries": np.zeros(n)}
     calls = {name: np.ascontiguousarray(columns[name],
                                         dtype=CALL_DTYPES.get(name, "int64"))
              for name in CALL_COLUMNS}
@@ -504,11 +558,11 @@ def _within_limits(scenario: Scenario, plan: _Timeline, endings: _Endings,
                    events: _Events, asked: np.ndarray) -> bool:
     """True when no API's one-minute window ever holds more requests or tokens
     than its limits: then no call waited for admission."""
-    sent = events.is_call & asked & endings.call_ok[events.action]
+    sent = events.served & asked
     admitted = events.action[sent]
     window = np.floor_divide(events.before[sent], WINDOW_S)
     acts = plan.actions
-    backend = acts["backend"][admitted]
+    backend = events.backend[sent]
     tokens = (acts["tokens_in"] + acts["tokens_out"])[admitted]
     for index, spec in enumerate(scenario.backends.values()):
         if spec.requests_per_min is None and spec.tokens_per_min is None:

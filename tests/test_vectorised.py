@@ -60,8 +60,20 @@ MIXED = tiny(
                 {"kind": "answer", "output_tokens": {"dist": "lognormal", "median": 300,
                                                      "p90": 900},
                  "reasoning_tokens": {"dist": "exponential", "mean": 200}}]},
+        "triage": {
+            "share": 0.2, "system_prompt_tokens": 8000,
+            "route": {"policy": "cascade", "first": "small", "default": "big",
+                      "fail_prob": 0.4, "by_step_kind": {"plan": "small"}},
+            "workflow": [
+                {"kind": "plan", "output_tokens": 100},
+                {"loop": {"iterations": {"dist": "uniform", "low": 0, "high": 6},
+                          "steps": [{"kind": "act", "tool": "sandbox",
+                                     "output_tokens": 300,
+                                     "result_tokens": {"dist": "exponential",
+                                                       "mean": 4000}}]}},
+                {"kind": "answer", "output_tokens": 200}]},
         "chat": {
-            "share": 0.4, "route": {"default": "small"},
+            "share": 0.2, "route": {"default": "small"},
             "user_input_tokens": {"dist": "lognormal", "median": 70, "p90": 400},
             "workflow": [
                 {"kind": "answer", "output_tokens": {"dist": "lognormal",
@@ -101,6 +113,8 @@ def test_shortcut_matches_events_bit_for_bit(seed):
     assert fast.tasks["num_corrections"].sum() > 0
     assert (fast.tool_calls["ok"] == 0).any()
     assert len(fast.samples["time_s"]) == 400
+    redone = fast.calls["escalated"] == 1
+    assert redone.any() and (fast.calls["status"][redone] == 1).any()
 
 
 def test_token_cap_and_tokens_per_minute_endings_match():
@@ -140,6 +154,16 @@ def test_a_support_bot_with_dollar_caps_matches():
     fast = simulator.simulate(scenario)
     _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
     assert "cap_usd" in {FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()}
+
+
+def test_cascade_routing_matches():
+    """finops-routing: fixed, tiered and cascade policies side by side, the
+    cascade's redone calls on the frontier model."""
+    scenario = simulator.load_scenario(ROOT / "scenarios" / "finops-routing.yaml",
+                                       ["horizon_s=36000", "warmup_s=28800"])
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    assert (fast.calls["escalated"] == 1).sum() > 1000
 
 
 def test_a_task_type_that_plans_nothing_matches():

@@ -66,8 +66,8 @@ class Action:
     `tool_latencies_s` holds one latency per attempt; `tool_ok` tells whether
     the last attempt succeeded. `backend` is the call's backend when the route
     fixes it in advance (DYNAMIC otherwise), with the call's drawn `ttft_s`
-    and `tpot_s` there (NaN when not drawn). Set once by the planner, then
-    only read.
+    and `tpot_s` there (NaN when not drawn; likewise for an escalated call's
+    redo). Set once by the planner, then only read.
     """
 
     step_index: int
@@ -86,6 +86,9 @@ class Action:
     backend: int = DYNAMIC
     ttft_s: float = float("nan")
     tpot_s: float = float("nan")
+    escalation_ttft_s: float = float("nan")
+    escalation_tpot_s: float = float("nan")
+    """cascade: the redone call's latency on the escalation backend."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,12 @@ class Plan:
 
 ACTION_FIELDS = ("step_index", "kind", "llm", "tokens_in", "tokens_cached",
                  "tokens_out", "tokens_reasoning", "visible", "tool", "tool_ok",
-                 "corrects", "escalate", "backend", "ttft_s", "tpot_s")
+                 "corrects", "escalate", "backend", "ttft_s", "tpot_s",
+                 "escalation_ttft_s", "escalation_tpot_s")
 ACTION_DTYPES = {name: np.int64 for name in ACTION_FIELDS} | {
     "llm": bool, "tool_ok": bool, "corrects": bool, "escalate": bool,
-    "ttft_s": np.float64, "tpot_s": np.float64}
+    "ttft_s": np.float64, "tpot_s": np.float64, "escalation_ttft_s": np.float64,
+    "escalation_tpot_s": np.float64}
 
 
 @dataclass
@@ -549,6 +554,16 @@ class TaskPlanner:
         api = np.zeros(len(self.backend_is_api) + 1, dtype=bool)
         api[:-1] = self.backend_is_api
         actions["backend"] = np.where(api[backend], backend, DYNAMIC)
+        actions["escalation_ttft_s"] = np.full(len(kinds), np.nan)
+        actions["escalation_tpot_s"] = np.full(len(kinds), np.nan)
+        if self.escalation is not None:
+            (normal, uniform), (ttft, tpot) = self.escalation
+            redo = np.flatnonzero(llm & actions["escalate"])
+            draws = [(gen.standard_normal(len(calls)), other.random(len(calls)))
+                     for gen, other in zip(normal, uniform, strict=True)]
+            at = np.searchsorted(calls, redo)
+            actions["escalation_ttft_s"][redo] = ttft(draws[0][0][at], draws[0][1][at])
+            actions["escalation_tpot_s"][redo] = tpot(draws[1][0][at], draws[1][1][at])
 
     def _static_routes(self, scenario: Scenario) -> None:
         """Which backend each call goes to when the route fixes it."""
@@ -576,6 +591,17 @@ class TaskPlanner:
                        for name in ("ttft", "tpot")]
         self.uniform = [self.streams.generator(f"{path}/{name}/uniform")
                         for name in ("ttft", "tpot")]
+        self.escalation = None
+        redo = scenario.backends[route.default]
+        if self.cascade and isinstance(redo, ApiBackend):
+            path = f"{self.prefix}/latency/escalation"
+            self.escalation = (
+                ([self.streams.generator(f"{path}/{name}/normal")
+                  for name in ("ttft", "tpot")],
+                 [self.streams.generator(f"{path}/{name}/uniform")
+                  for name in ("ttft", "tpot")]),
+                (make_transform(redo.ttft_s),
+                 make_transform(redo.time_per_output_token_s)))
 
     def _compile(self, nodes: list) -> list[tuple]:
         """The workflow as plain tuples: (is_loop, step draws or iteration
