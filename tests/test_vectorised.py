@@ -232,7 +232,7 @@ def _round_by_round(planner) -> None:
     def strip(nodes):
         return [(loop, drawn, chance, limit, strip(body) if body else body, None)
                 for loop, drawn, chance, limit, body, _ in nodes]
-    planner.nodes = strip(planner.nodes)
+    planner.expander.nodes = strip(planner.expander.nodes)
 
 
 @pytest.mark.parametrize(("max_calls", "failure", "lengths"), [

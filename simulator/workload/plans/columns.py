@@ -1,0 +1,99 @@
+"""Plans of many tasks as columns: one numpy array per action field.
+
+Task k's actions are rows `task_start[k]:task_start[k + 1]` of every action
+column; action i's tool attempts are `attempt_latency[attempt_start[i]:
+attempt_start[i + 1]]`. Blocks of tasks are drawn as columns and joined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_ACTIONS_PER_TASK = 10_000
+MAX_VISITS_PER_TASK = 1_000_000
+NO_TOOL = -1
+DYNAMIC = -1
+"""Planned backend of a call whose backend is chosen when it is made."""
+STOP_REASONS = (None, "cap_llm_calls", "plan_limit")
+CAP_CALLS, PLAN_LIMIT = 1, 2
+"""Indices of STOP_REASONS."""
+
+ACTION_FIELDS = ("step_index", "kind", "llm", "tokens_in", "tokens_cached",
+                 "tokens_out", "tokens_reasoning", "visible", "tool", "tool_ok",
+                 "corrects", "escalate", "backend", "ttft_s", "tpot_s",
+                 "escalation_ttft_s", "escalation_tpot_s")
+ACTION_DTYPES = {name: np.int64 for name in ACTION_FIELDS} | {
+    "llm": bool, "tool_ok": bool, "corrects": bool, "escalate": bool,
+    "ttft_s": np.float64, "tpot_s": np.float64, "escalation_ttft_s": np.float64,
+    "escalation_tpot_s": np.float64}
+
+
+@dataclass
+class PlanColumns:
+    """The plans of consecutive tasks of one type, as columns.
+
+    Action columns are ACTION_FIELDS (plus `attempt_start`, one longer); per
+    task: `stop` indexes STOP_REASONS, `routine` (tiered routing) and
+    `user_tokens` (the drawn request, which a replayed trace replaces).
+    """
+
+    task_start: np.ndarray
+    actions: dict[str, np.ndarray]
+    attempt_start: np.ndarray
+    attempt_latency: np.ndarray
+    stop: np.ndarray
+    routine: np.ndarray
+    user_tokens: np.ndarray
+
+    @property
+    def num_tasks(self) -> int:
+        """Tasks held."""
+        return len(self.stop)
+
+
+def join(parts: list[PlanColumns]) -> PlanColumns:
+    """Blocks one after another, as one set of columns."""
+    if not parts:
+        return empty_columns()
+    if len(parts) == 1:
+        return parts[0]
+    task_start = [np.zeros(1, dtype=np.int64)]
+    attempt_start = [np.zeros(1, dtype=np.int64)]
+    actions_before = attempts_before = 0
+    for part in parts:
+        task_start.append(part.task_start[1:] + actions_before)
+        attempt_start.append(part.attempt_start[1:] + attempts_before)
+        actions_before += int(part.task_start[-1])
+        attempts_before += int(part.attempt_start[-1])
+    return PlanColumns(
+        np.concatenate(task_start),
+        {name: np.concatenate([part.actions[name] for part in parts])
+         for name in parts[0].actions},
+        np.concatenate(attempt_start),
+        np.concatenate([part.attempt_latency for part in parts]),
+        np.concatenate([part.stop for part in parts]),
+        np.concatenate([part.routine for part in parts]),
+        np.concatenate([part.user_tokens for part in parts]))
+
+
+def head(columns: PlanColumns, count: int) -> PlanColumns:
+    """The first `count` tasks' plans."""
+    actions = int(columns.task_start[count])
+    attempts = int(columns.attempt_start[actions])
+    return PlanColumns(
+        columns.task_start[:count + 1],
+        {name: values[:actions] for name, values in columns.actions.items()},
+        columns.attempt_start[:actions + 1], columns.attempt_latency[:attempts],
+        columns.stop[:count], columns.routine[:count], columns.user_tokens[:count])
+
+
+def empty_columns() -> PlanColumns:
+    """No tasks at all."""
+    none = np.zeros(0, dtype=np.int64)
+    return PlanColumns(np.zeros(1, dtype=np.int64),
+                       {name: np.zeros(0, dtype=ACTION_DTYPES[name])
+                        for name in ACTION_FIELDS},
+                       np.zeros(1, dtype=np.int64), np.zeros(0), none.astype(np.int8),
+                       none.astype(bool), none)
