@@ -235,7 +235,8 @@ class TaskType(StrictModel):
         ge=0, le=1, description="Share of arrivals; [0, 1], shares sum to 1."
     )
     system_prompt_tokens: Count = Field(
-        0, ge=0, description="System prompt sent with every LLM call; tokens, >= 0."
+        0, ge=0, le=10**9,
+        description="System prompt sent with every LLM call; tokens, [0, 1e9]."
     )
     user_input_tokens: Dist = Field(
         0, description="The user's request, first in the context; tokens, >= 0."

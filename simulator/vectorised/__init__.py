@@ -101,8 +101,8 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
     backend = events.backend[events.is_call & asked]
     result["backend_requests"] = np.bincount(
         backend, minlength=len(scenario.backends)).tolist()
-    result["backend_tokens"] = np.bincount(
-        backend, (acts["tokens_in"] + acts["tokens_out"])[sent], len(scenario.backends)
-    ).astype(np.int64).tolist()
+    tokens = np.zeros(len(scenario.backends), dtype=np.int64)
+    np.add.at(tokens, backend, (acts["tokens_in"] + acts["tokens_out"])[sent])
+    result["backend_tokens"] = tokens.tolist()
     return result
 

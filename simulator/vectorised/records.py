@@ -46,7 +46,8 @@ def task_columns(plan: Timeline, types: np.ndarray, arrivals: Arrivals,
     columns["reason"] = np.where(ended, endings.reason, NO_REASON).astype(np.int8)
     columns["num_llm_calls"] = np.bincount(owner, minlength=count)
     for name in ("tokens_in", "tokens_cached", "tokens_out"):
-        columns[name] = np.bincount(owner, acts[name][action], count).astype(np.int64)
+        columns[name] = np.zeros(count, dtype=np.int64)
+        np.add.at(columns[name], owner, acts[name][action])    # exact integer sums
     columns["num_tool_calls"] = np.bincount(events.task[~events.is_call & live],
                                             minlength=count)
     corrects = acts["corrects"] & endings.kept & ~endings.terminal

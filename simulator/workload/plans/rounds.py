@@ -123,8 +123,9 @@ def _commit(state, tasks: np.ndarray, owner: np.ndarray, position: np.ndarray,
     moved = owner[rows]
     slot = np.searchsorted(tasks, moved)
     counted = np.bincount(slot, minlength=len(tasks))
-    state.context[tasks] += np.bincount(slot, carried["grows"][rows],
-                                        len(tasks)).astype(np.int64)
+    grown = np.zeros(len(tasks), dtype=np.int64)
+    np.add.at(grown, slot, carried["grows"][rows])            # exact integer sums
+    state.context[tasks] += grown
     calls = rows[drawn["llm"][rows]][::-1]
     latest, at = np.unique(owner[calls], return_index=True)
     state.prefix[latest] = carried["tokens_in"][calls[at]]
