@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import simulator
+from simulator.cli import main
 from simulator.records import FAIL_REASONS, TASK_STATUSES
+from simulator.workload.arrivals import Arrivals
 from simulator.rng import Streams
 from simulator.workload.plans import build_planners
 from tests.conftest import ROOT, build, run_at, tiny
@@ -182,6 +184,50 @@ def test_a_task_type_that_plans_nothing_matches():
     fast = simulator.simulate(scenario)
     _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
     assert fast.tasks["num_corrections"].sum() > 0
+
+
+def test_blocks_without_a_single_action_match():
+    """A task type whose steps are all skipped in whole blocks (a block of 26
+    tasks here, since the loop may run 10,000 rounds): the same records."""
+    data = tiny(horizon_s=3600, arrivals={"kind": "poisson", "rate_per_s": 0.1})
+    data["task_types"]["chat"]["workflow"] = [
+        {"kind": "reflect", "output_tokens": 100, "probability": 0.05,
+         "fault_prob": 0.5},
+        {"loop": {"iterations": 0, "max_iterations": 10000,
+                  "steps": [{"kind": "answer", "output_tokens": 1}]}}]
+    scenario = build(data)
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    planner = build_planners(scenario, Streams(0))[0]
+    assert planner.block_size == 26
+    assert planner.columns(400).actions["tool_ok"].dtype == bool
+
+
+def test_arrivals_before_time_zero_start_at_zero_both_ways():
+    """Given arrivals at -5 s and -1 s start at 0 (the clock never runs
+    backwards): both start together, so the run goes event by event."""
+    arrivals = Arrivals(np.array([-5.0, -1.0, 3.0]), np.zeros(3, np.int16), 3.0)
+    scenario = build(tiny())
+    run = simulator.simulate(scenario, arrivals=arrivals)
+    assert run.path == "event-by-event"
+    assert run.calls["requested_at"].tolist() == [0.0, 0.0, 3.0]
+
+
+def test_cli_event_by_event_gives_the_same_report(tmp_path, capsys):
+    """--event-by-event: the same summary.json; refused with month mode."""
+    path = str(ROOT / "scenarios" / "chat-vs-agents.yaml")
+    for name, extra in (("fast", []), ("slow", ["--event-by-event"])):
+        assert main(["run", path, "--set", "horizon_s=7200",
+                     "--out", str(tmp_path / name), *extra]) == 0
+    printed = capsys.readouterr().out
+    assert "simulated vectorised" in printed and "simulated event-by-event" in printed
+    assert ((tmp_path / "fast" / "summary.json").read_bytes()
+            == (tmp_path / "slow" / "summary.json").read_bytes())
+    for extra in (["--month"], ["--month-replications", "3"], ["--replications", "2"]):
+        assert main(["run", path, "--event-by-event", *extra,
+                     "--out", str(tmp_path / "bad")]) == 2
+        assert "--event-by-event" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_a_full_tool_pool_goes_event_by_event():

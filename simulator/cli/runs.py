@@ -56,9 +56,9 @@ def run(
         "--month", help="Estimate from sampled windows (month mode), even for a "
         "horizon shorter than a week.")] = False,
     event_by_event: Annotated[bool, typer.Option(
-        "--event-by-event", help="Exact run without the vectorised shortcut "
-        "taken when no task can make another wait (the same records; to "
-        "check it, or to time SimPy).")] = False,
+        "--event-by-event", help="An exact run (as --exact) without the "
+        "vectorised shortcut taken when no task can make another wait (the "
+        "same records; to check it, or to time SimPy).")] = False,
     month_replications: Annotated[int | None, typer.Option(
         "--month-replications", min=2, max=100,
         help="Month mode: runs of every window, each with its own seed "
@@ -87,9 +87,11 @@ def run(
     _configure_logging(log_level)
     if exact and month:
         raise SimulatorError("--exact and --month: choose one")
-    if event_by_event and month:
-        raise SimulatorError("--event-by-event and --month: month mode's windows "
-                             "always run event by event; drop one")
+    if event_by_event and (month or month_replications is not None):
+        given = "--month" if month else "--month-replications"
+        raise SimulatorError(f"--event-by-event and {given}: an event-by-event run "
+                             "is exact, never month mode (whose windows always run "
+                             "event by event); drop one")
     replicating = replications > 1 or dask is not None
     asked = "--dask" if dask is not None else f"--replications {replications}"
     if event_by_event and replicating:

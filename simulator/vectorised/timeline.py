@@ -281,8 +281,9 @@ def start_times(arrived_at: np.ndarray, horizon: float) -> np.ndarray:
     makes; tasks reached only at or after the horizon never start."""
     previous = np.concatenate([[0.0], np.maximum.accumulate(arrived_at)[:-1]])
     moves = arrived_at > previous
-    if (previous[moves] + (arrived_at[moves] - previous[moves])
-            == arrived_at[moves]).all() and (np.diff(arrived_at) >= 0).all():
+    if ((previous[moves] + (arrived_at[moves] - previous[moves])
+         == arrived_at[moves]).all() and (np.diff(arrived_at) >= 0).all()
+            and (arrived_at >= 0).all()):
         return arrived_at[:np.searchsorted(arrived_at, horizon, "left")]
     now = 0.0
     starts = []
