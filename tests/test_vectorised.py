@@ -8,8 +8,8 @@ import pytest
 import simulator
 from simulator.cli import main
 from simulator.records import FAIL_REASONS, TASK_STATUSES
-from simulator.workload.arrivals import Arrivals
 from simulator.rng import Streams
+from simulator.workload.arrivals import Arrivals
 from simulator.workload.plans import build_planners
 from tests.conftest import ROOT, build, run_at, tiny
 
