@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 import simulator
 from simulator.cli import main
 from simulator.records import FAIL_REASONS, TASK_STATUSES
 from simulator.rng import Streams
-from simulator.workload.arrivals import Arrivals
+from simulator.workload.arrivals import Arrivals, draw_arrivals
 from simulator.workload.plans import build_planners
 from tests.conftest import ROOT, build, run_at, tiny
 
@@ -166,6 +167,33 @@ def test_cascade_routing_matches():
     fast = simulator.simulate(scenario)
     _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
     assert (fast.calls["escalated"] == 1).sum() > 1000
+
+
+def test_a_replayed_trace_on_apis_matches(tmp_path):
+    """The Azure conversation excerpt replayed on an API, two calls a task:
+    the trace's prompt and answer replace the drawn ones, shifting every later
+    call's context and its cached prefix, the same both ways."""
+    data = yaml.safe_load((ROOT / "scenarios" / "azure-conv-replay.yaml").read_text())
+    del data["backends"]["onprem-h100"]
+    for task_type in data["task_types"].values():
+        task_type.update(route={"default": "frontier-api"}, system_prompt_tokens=500,
+                         cache_read_frac=0.5)
+        task_type["workflow"] = [
+            {"kind": "answer", "output_tokens": {"dist": "lognormal", "median": 200,
+                                                 "p90": 900}},
+            {"kind": "answer", "input_tokens": 60, "output_tokens": 150}]
+    path = tmp_path / "replay.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    scenario = simulator.load_scenario(path)
+    fast = simulator.simulate(scenario)
+    _assert_same(fast, simulator.simulate(scenario, event_by_event=True))
+    assert fast.path == "vectorised"
+    replayed = draw_arrivals(scenario, Streams(scenario.seed))
+    first = fast.calls["step_index"] == 0
+    tasks = fast.calls["task_id"][first]
+    assert (fast.calls["tokens_out"][first] == replayed.tokens_out[tasks]).all()
+    assert (fast.calls["tokens_in"][first]
+            == replayed.tokens_in[tasks] + 500).all()          # system prompt
 
 
 def test_a_task_type_that_plans_nothing_matches():

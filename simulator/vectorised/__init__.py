@@ -26,9 +26,8 @@ distributions), or a tool attempt starting or ending exactly at a monitor
 sample, also send the run event by event, since their order would then
 depend on the event queue.
 
-Limitations: runs with replayed request tokens, GPU backends,
-spillover or cheapest routing (they read queue state), prompt caching or
-debug logging always go event by event.
+Limitations: runs with GPU backends, spillover or cheapest routing (they
+read queue state), prompt caching or debug logging always go event by event.
 """
 
 from __future__ import annotations
@@ -56,8 +55,6 @@ def why_not_vectorised(scenario: Scenario, arrivals: Arrivals,
         return "debug logging is on"
     if settle is not None:
         return "the run stops when given tasks settle"
-    if arrivals.tokens_in is not None:
-        return "a trace replaces the requests' tokens"
     for name, spec in scenario.backends.items():
         if not isinstance(spec, ApiBackend):
             return f"backend {name} is a GPU pool"
@@ -82,6 +79,9 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
         return None
     types = arrivals.task_type[:count]
     plan = Timeline(scenario, types, planners, dollar_caps)
+    if arrivals.tokens_in is not None:
+        plan.replace_requests(scenario, types, arrivals.tokens_in[:count],
+                              arrivals.tokens_out[:count])
     if (plan.actions["backend"][plan.actions["llm"]] < 0).any():
         return None
     endings = find_endings(scenario, plan, types)
