@@ -258,6 +258,27 @@ def test_cli_event_by_event_gives_the_same_report(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.parametrize("max_usd", [1, 10**13])
+def test_dollar_caps_past_int64_pico_dollars_match(max_usd):
+    """A billion output tokens at $10,000 per million cost 10^19 pico-dollars,
+    past int64: the spend is summed exactly (Python integers), as event by
+    event; a cap of $10^13 is 10^25 pico-dollars."""
+    data = tiny()
+    data["backends"]["api"].update(
+        prices={"input_usd_per_mtok": 1, "output_usd_per_mtok": 10_000},
+        time_per_output_token_s=0)
+    data["task_types"]["chat"].update(
+        caps={"max_usd": max_usd},
+        workflow=[{"kind": "answer", "output_tokens": 1_000_000_000}])
+    arrivals = Arrivals(np.array([0.0]), np.zeros(1, np.int16), 1.0)
+    scenario = build(data)
+    fast = simulator.simulate(scenario, arrivals=arrivals)
+    _assert_same(fast, simulator.simulate(scenario, arrivals=arrivals,
+                                          event_by_event=True))
+    expected = "cap_usd" if max_usd == 1 else ""
+    assert [FAIL_REASONS[r] for r in fast.tasks["reason"].tolist()] == [expected]
+
+
 def test_a_full_tool_pool_goes_event_by_event():
     """Two tasks share one tool slot: the second waits, so no shortcut."""
     data = tiny(tools={"db": {"latency_s": 3, "concurrency": 1}})

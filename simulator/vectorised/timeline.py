@@ -118,9 +118,11 @@ class Timeline:
         types = list(scenario.task_types.values())
         names = list(scenario.backends)
         self.max_tokens = np.array([t.caps.max_tokens or math.inf for t in types])
-        self.max_pusd = np.array([int(t.caps.max_usd * 10**12)
-                                  if t.caps.max_usd and dollar_caps
-                                  else np.iinfo(np.int64).max for t in types])
+        never = np.iinfo(np.int64).max
+        limits = [int(t.caps.max_usd * 10**12) if t.caps.max_usd and dollar_caps
+                  else never for t in types]
+        self.max_pusd = np.array(limits, dtype=np.int64 if max(limits) <= never
+                                 else object)
         self.redo_backend = np.array([
             names.index(t.route.default) if t.route.policy == "cascade" else -1
             for t in types])
@@ -259,20 +261,24 @@ def _over_dollar_cap(scenario: Scenario, plan: Timeline, types: np.ndarray,
     if not (limit < np.iinfo(np.int64).max).any():
         return np.zeros(len(first), dtype=bool)
     acts = plan.actions
-    cost = np.zeros(len(first), dtype=np.int64)
-    for index, rates in enumerate(backend_rates(scenario)):
-        if rates is None:
+    rates = backend_rates(scenario)
+    top = max((r.top_rate() for r in rates if r is not None), default=0)
+    spend = float(np.sum(acts["tokens_in"] + acts["tokens_out"], dtype=float)) * top
+    exact = np.int64 if spend < 2.0**61 else object     # Python ints past int64
+    cost = np.zeros(len(first), dtype=exact)
+    for index, api in enumerate(rates):
+        if api is None:
             continue
         for made, on in ((first, backend[0]), (redo, backend[1])):
             mine = made & (on == index)
             if not mine.any():
                 continue
             zero = np.zeros(int(mine.sum()), dtype=np.int64)
-            for _, tokens, rate in rates.split(acts["tokens_in"][mine],
-                                               acts["tokens_cached"][mine], zero,
-                                               acts["tokens_out"][mine]):
-                cost[mine] += tokens * rate
-    return _running(cost, plan.task_start) > limit
+            for _, tokens, rate in api.split(acts["tokens_in"][mine],
+                                             acts["tokens_cached"][mine], zero,
+                                             acts["tokens_out"][mine]):
+                cost[mine] += tokens.astype(exact) * rate
+    return (_running(cost, plan.task_start) > limit).astype(bool)
 
 
 def time_events(plan: Timeline, endings: Endings, starts: np.ndarray) -> Events:
