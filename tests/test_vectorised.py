@@ -241,6 +241,17 @@ def test_arrivals_before_time_zero_start_at_zero_both_ways():
     assert run.calls["requested_at"].tolist() == [0.0, 0.0, 3.0]
 
 
+def test_an_arrival_at_minus_zero_starts_at_zero():
+    """-0.0 is not after 0: the task starts at the clock's +0.0 both ways."""
+    data = tiny()
+    data["backends"]["api"]["ttft_s"] = {"dist": "exponential", "mean": 0.5}
+    arrivals = Arrivals(np.array([-0.0, 5.0]), np.zeros(2, np.int16), 2.0)
+    scenario = build(data)
+    fast = simulator.simulate(scenario, arrivals=arrivals)
+    _assert_same(fast, simulator.simulate(scenario, arrivals=arrivals,
+                                          event_by_event=True))
+
+
 def test_cli_event_by_event_gives_the_same_report(tmp_path, capsys):
     """--event-by-event: the same summary.json; refused with month mode."""
     path = str(ROOT / "scenarios" / "chat-vs-agents.yaml")

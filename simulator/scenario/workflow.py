@@ -135,7 +135,8 @@ class Caps(StrictModel):
 
     max_llm_calls: Count | None = Field(
         None, ge=1, le=10_000,
-        description="Most LLM calls per task; [1, 10000], omitted: 10,000."
+        description=("Most LLM calls planned per task (a cascade's redo of a call "
+                     "comes on top); [1, 10000], omitted: 10,000.")
     )
     max_tokens: Count | None = Field(
         None,

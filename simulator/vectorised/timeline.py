@@ -322,7 +322,8 @@ def start_times(arrived_at: np.ndarray, horizon: float) -> np.ndarray:
     if ((previous[moves] + (arrived_at[moves] - previous[moves])
          == arrived_at[moves]).all() and (np.diff(arrived_at) >= 0).all()
             and (arrived_at >= 0).all()):
-        return arrived_at[:np.searchsorted(arrived_at, horizon, "left")]
+        started = arrived_at[:np.searchsorted(arrived_at, horizon, "left")]
+        return started + 0.0                   # -0.0 starts at the clock's +0.0
     now = 0.0
     starts = []
     for arrived in arrived_at.tolist():
