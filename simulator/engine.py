@@ -324,7 +324,10 @@ def _run(model: _Model, arrivals: Arrivals, horizon: float,
         model.env.run(until=horizon)
         return horizon
     for chunk in range(1, PROGRESS_CHUNKS + 1):
-        model.env.run(until=horizon * chunk / PROGRESS_CHUNKS)
+        # the last chunk ends at the horizon itself: horizon * 100 / 100 may
+        # miss it by an ulp and keep or drop an event at the very end
+        last = chunk == PROGRESS_CHUNKS
+        model.env.run(until=horizon if last else horizon * chunk / PROGRESS_CHUNKS)
         progress(chunk / PROGRESS_CHUNKS)
     return horizon
 

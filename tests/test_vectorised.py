@@ -252,6 +252,37 @@ def test_an_arrival_at_minus_zero_starts_at_zero():
                                           event_by_event=True))
 
 
+@pytest.mark.parametrize("horizon", [1991.624483, 1433.198794])
+def test_a_progress_bar_does_not_move_the_horizon(horizon):
+    """horizon * 100 / 100 misses these horizons by an ulp (above, below): a
+    call ending exactly at the horizon is not recorded, with or without a
+    progress callback, either way."""
+    data = tiny(horizon_s=horizon)
+    data["backends"]["api"].update(ttft_s=horizon, time_per_output_token_s=0)
+    arrivals = Arrivals(np.array([0.0]), np.zeros(1, np.int16), 1.0)
+    scenario = build(data)
+    runs = [simulator.simulate(scenario, arrivals=arrivals, progress=progress,
+                               event_by_event=forced)
+            for progress in (None, lambda done: None) for forced in (False, True)]
+    assert [len(run.calls["task_id"]) for run in runs] == [0, 0, 0, 0]
+    assert [run.tasks["status"].tolist() for run in runs] == [[2]] * 4
+
+
+def test_ten_thousand_steps_are_allowed_the_next_one_is_not():
+    """A task of exactly 10,000 steps completes; a runaway one stops at
+    10,000 with plan_limit (both drawn all rounds at once)."""
+    for rounds, reason in ((10_000, None), (10_000_000, "plan_limit")):
+        data = tiny()
+        data["task_types"]["chat"]["workflow"] = [
+            {"loop": {"iterations": rounds, "max_iterations": 10_000,
+                      "steps": [{"kind": "act", "output_tokens": 1}]}}]
+        if rounds > 10_000:
+            data["task_types"]["chat"]["workflow"].append(
+                {"kind": "answer", "output_tokens": 1})
+        plan = build_planners(build(data), Streams(0))[0].draw()
+        assert (len(plan.actions), plan.stop_reason) == (10_000, reason)
+
+
 def test_cli_event_by_event_gives_the_same_report(tmp_path, capsys):
     """--event-by-event: the same summary.json; refused with month mode."""
     path = str(ROOT / "scenarios" / "chat-vs-agents.yaml")

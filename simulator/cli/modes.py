@@ -22,8 +22,9 @@ BYTES_PER_CALL = 1_000
 WARN_RECORDS_BYTES = 4 * 2**30
 
 
-def _warn_if_large(scenario: Scenario) -> None:
-    """Say so before an exact run whose records would need gigabytes."""
+def _warn_if_large(scenario: Scenario, flag: str = "--exact") -> None:
+    """Say so before an exact run whose records would need gigabytes
+    (`flag`: the option that asked for it)."""
     if scenario.arrivals.kind == "trace":
         return
     from simulator.rng import Streams
@@ -43,7 +44,7 @@ def _warn_if_large(scenario: Scenario) -> None:
     if needed >= WARN_RECORDS_BYTES:
         err.print(f"warning: an exact run keeps every call's record: about "
                   f"{tasks * calls_per_task:,.0f} LLM calls, {needed / 2**30:,.0f} GiB "
-                  "of memory; month mode (drop --exact) estimates it in seconds",
+                  f"of memory; month mode (drop {flag}) estimates it in seconds",
                   markup=False, highlight=False)
 
 

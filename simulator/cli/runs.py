@@ -50,8 +50,9 @@ def run(
         "arrivals.path (a trace-replay scenario only).")] = None,
     log_level: LogOption = "warning",
     exact: Annotated[bool, typer.Option(
-        "--exact", help="Simulate every call event by event, even for a horizon "
-        "of a week or more (the reference for month mode).")] = False,
+        "--exact", help="Simulate every call, even for a horizon of a week or "
+        "more (the reference for month mode): vectorised when no task can make "
+        "another wait, else event by event.")] = False,
     month: Annotated[bool, typer.Option(
         "--month", help="Estimate from sampled windows (month mode), even for a "
         "horizon shorter than a week.")] = False,
@@ -136,7 +137,7 @@ def run(
     elif month_replications is not None:
         raise SimulatorError("--month-replications: only for month mode (--month, "
                              "or a horizon of a week or more)")
-    _warn_if_large(scenario)
+    _warn_if_large(scenario, "--event-by-event" if event_by_event else "--exact")
     with _LazyProgress(scenario.name) as progress:
         result = simulator.simulate(scenario, progress=progress.update,
                                     event_by_event=event_by_event)

@@ -87,9 +87,8 @@ class Plan:
     """A task's actions, and why expansion stopped early, if it did.
 
     `stop_reason` is "cap_llm_calls" when the task would exceed its
-    `max_llm_calls`, or "plan_limit" when it reaches MAX_ACTIONS_PER_TASK
-    actions (even if its workflow would have ended there) or would exceed
-    MAX_VISITS_PER_TASK workflow nodes visited.
+    `max_llm_calls`, or "plan_limit" when it would exceed MAX_ACTIONS_PER_TASK
+    actions or MAX_VISITS_PER_TASK workflow nodes visited.
     """
 
     actions: tuple[Action, ...]

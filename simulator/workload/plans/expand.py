@@ -208,6 +208,10 @@ class Expander:
     def _plan_step(self, draws: _StepDraws, tasks: np.ndarray, state: Block
                    ) -> np.ndarray:
         """Append one action to each of `tasks`; the tasks still going."""
+        full = state.num_actions[tasks] >= MAX_ACTIONS_PER_TASK
+        if full.any():
+            state.end(tasks[full], PLAN_LIMIT)
+            tasks = tasks[~full]
         if draws.llm:
             capped = state.num_calls[tasks] == self.max_calls
             if capped.any():
@@ -238,12 +242,7 @@ class Expander:
             "escalate": escalate, "attempts": attempts})
         state.num_actions[tasks] += 1
         state.ended[tasks[~ok]] = True
-        going = tasks[ok]
-        full = state.num_actions[going] >= MAX_ACTIONS_PER_TASK
-        if full.any():
-            state.end(going[full], PLAN_LIMIT)
-            going = going[~full]
-        return going
+        return tasks[ok]
 
     def _call(self, draws: _StepDraws, tasks: np.ndarray, state: Block
               ) -> tuple[np.ndarray, ...]:

@@ -5,8 +5,8 @@ without walking it round by round: each step's quantities are drawn for all
 its visits (task by task, round by round), and the context, the cached
 prefix and the call count are carried through each task's rounds with
 running sums. A task stops where walking the loop would stop it: at the
-calls cap or the visits limit (before the step), after a tool out of retries
-or at the actions limit (after it).
+calls cap, the actions limit or the visits limit (before the step), or after
+a tool out of retries.
 """
 
 from __future__ import annotations
@@ -97,14 +97,13 @@ def _cut(expander, drawn: dict, calls_before: np.ndarray, owner: np.ndarray,
     """Which visits are planned: each task's up to its first stop, which
     ends the task (and names a reason when it is a cap or a limit)."""
     llm = drawn["llm"]
+    limited = ((state.visits[owner] + position + 1 > MAX_VISITS_PER_TASK)
+               | (state.num_actions[owner] + position >= MAX_ACTIONS_PER_TASK))
     stop_before = np.where(
-        state.visits[owner] + position + 1 > MAX_VISITS_PER_TASK, PLAN_LIMIT,
+        limited, PLAN_LIMIT,
         np.where(llm & (calls_before == expander.max_calls), expander.calls_reason,
                  0))
-    actions_after = state.num_actions[owner] + position + 1
-    stop_after = np.where(~drawn["ok"], -1,
-                          np.where(actions_after >= MAX_ACTIONS_PER_TASK,
-                                   PLAN_LIMIT, 0))
+    stop_after = np.where(~drawn["ok"], -1, 0)         # a tool out of retries
     before = _first_of(stop_before != 0, owner, tasks)
     after = _first_of(stop_after != 0, owner, tasks)
     after_first = (after >= 0) & ((before < 0) | (after < before))
