@@ -173,6 +173,11 @@ def test_field_and_reference_problems_reported_together():
     ({"arrivals": {"kind": "population", "num_users": 10**10,
                    "tasks_per_user_per_day": 1}},
      "arrivals and horizon_s: 416,666,667 tasks expected; at most 50,000,000"),
+    ({"seed": 1e30}, "seed: found 1e+30; a whole number far past this field's "
+                     "limit"),
+    ({"billing": {"month": "2025-13"}}, "billing.month: found '2025-13'; must be "
+                                        "`average` or a calendar month YYYY-MM"),
+    ({"horizon_s": [1, 2]}, "horizon_s: found [1, 2]; must be a valid number"),
 ])
 def test_type_and_size_problems(change, message):
     """Text, booleans, NaN, dotted names and oversized runs are refused by name."""

@@ -100,6 +100,7 @@ def describe_errors(exc: ValidationError) -> list[str]:
         message = error["msg"].removeprefix("Value error, ")
         message = message.replace("Input should be", "must be").replace(
             "List should have", "must have")
+        message = _plainer(error["type"], path, message)
         value = error.get("input")
         if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
             value = value[:MAX_SHOWN_CHARS] + "..."
@@ -114,11 +115,28 @@ def describe_errors(exc: ValidationError) -> list[str]:
                          "`flipsim schema` lists the fields allowed")
         elif not error["loc"]:
             lines += message.splitlines()
+        elif isinstance(value, list) and len(repr(value)) <= MAX_SHOWN_CHARS:
+            lines.append(f"{path}: found {value!r}; {message}")
         elif isinstance(value, (dict, list)) or error["type"] == "value_error":
             lines.append(f"{path}: {message}")
         else:
             lines.append(f"{path}: found {value!r}; {message}")
     return lines
+
+
+PLAIN_MESSAGES = {
+    ("int_parsing_size", None): "a whole number far past this field's limit "
+                                "(`flipsim schema` gives each field's range)",
+    ("string_pattern_mismatch", "billing.month"): "must be `average` or a "
+                                                  "calendar month YYYY-MM (01 to 12)",
+}
+"""Messages for pydantic errors whose own words name no allowed value, by
+error type and field (None: any field)."""
+
+
+def _plainer(kind: str, path: str, message: str) -> str:
+    """Our words for a pydantic message that does not say what is allowed."""
+    return PLAIN_MESSAGES.get((kind, path), PLAIN_MESSAGES.get((kind, None), message))
 
 
 def dump_resolved(scenario: Scenario, version: str) -> str:
