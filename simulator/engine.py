@@ -41,7 +41,6 @@ from simulator.records import (
     COMPLETED,
     FAIL_REASONS,
     FAILED,
-    IN_FLIGHT,
     NO_REASON,
     REASON_CAP_TOKENS,
     REASON_CAP_USD,
@@ -55,14 +54,13 @@ from simulator.records import (
 )
 from simulator.rng import Streams
 from simulator.routing import build_routers
+from simulator.run_loop import advance
 from simulator.scenario.schema import ApiBackend, Scenario
-from simulator.vectorised import run_vectorised, why_not_vectorised
+from simulator.vectorised import try_vectorised
 from simulator.workload.arrivals import Arrivals, draw_arrivals, expected_in_window
 from simulator.workload.plans import Plan, build_planners
 
 logger = logging.getLogger(__name__)
-
-PROGRESS_CHUNKS = 100
 
 CallCost = Callable[[int, int, int, int, int], int]
 """(backend index, tokens in, cache reads, cache writes, tokens out) -> pico-USD."""
@@ -311,82 +309,6 @@ class _Model:
                          TASK_STATUSES[status], FAIL_REASONS[reason])
 
 
-SETTLE_STEP_S = 60.0
-
-
-def _run(model: _Model, arrivals: Arrivals, horizon: float,
-         progress: Callable[[float], None] | None,
-         settle: tuple[int, int] | None) -> float:
-    """Advance the model to the horizon (or until settled); the end time."""
-    if settle is not None:
-        return _run_until_settled(model, arrivals, settle, horizon)
-    if progress is None:
-        model.env.run(until=horizon)
-        return horizon
-    for chunk in range(1, PROGRESS_CHUNKS + 1):
-        # the last chunk ends at the horizon itself: horizon * 100 / 100 may
-        # miss it by an ulp and keep or drop an event at the very end
-        last = chunk == PROGRESS_CHUNKS
-        model.env.run(until=horizon if last else horizon * chunk / PROGRESS_CHUNKS)
-        progress(chunk / PROGRESS_CHUNKS)
-    return horizon
-
-
-def _run_until_settled(model: _Model, arrivals: Arrivals, settle: tuple[int, int],
-                       horizon: float) -> float:
-    """Run until tasks [first, last) have all ended, or to the horizon; the end."""
-    first, last = settle
-    env = model.env
-    if last > first and arrivals.arrived_at[last - 1] > 0:
-        env.run(until=min(horizon, float(arrivals.arrived_at[last - 1])))
-    pending = first
-    while env.now < horizon:
-        status = model.status
-        while pending < last and status[pending] != IN_FLIGHT:
-            pending += 1
-        if pending == last:
-            break
-        env.run(until=min(horizon, env.now + SETTLE_STEP_S))
-    return env.now
-
-
-def _try_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list,
-                    settle: tuple[int, int] | None, drawn: bool, wall_started: float,
-                    model: _Model) -> RunResult | None:
-    """The run by the contention-free shortcut, or None when it does not apply."""
-    reason = why_not_vectorised(scenario, arrivals, settle, model.debug)
-    if reason is None:
-        found = run_vectorised(scenario, arrivals, planners, scenario.horizon_s,
-                               dollar_caps=model.call_cost is not None)
-        if found is None:
-            reason = "a task would have waited (or two records share an instant)"
-    if reason is not None:
-        logger.info("event by event: %s", reason)
-        return None
-    wall_s = time.perf_counter() - wall_started
-    logger.info("vectorised: tasks=%d calls=%d wall=%.2fs", found["started"],
-                len(found["calls"]["task_id"]), wall_s)
-    return RunResult(
-        scenario=scenario,
-        horizon_s=scenario.horizon_s,
-        expected_arrivals=expected_in_window(scenario, arrivals, drawn),
-        tasks=found["tasks"],
-        calls=found["calls"],
-        tool_calls=found["tool_calls"],
-        task_type_names=list(scenario.task_types),
-        backend_names=list(scenario.backends),
-        tool_names=list(scenario.tools),
-        tool_demand_s=found["tool_demand_s"],
-        backend_requests=found["backend_requests"],
-        backend_tokens=found["backend_tokens"],
-        gpu_usage={},
-        samples=found["samples"],
-        wall_s=wall_s,
-        trace=arrivals.trace,
-        path="vectorised",
-    )
-
-
 def simulate(scenario: Scenario, call_cost: CallCost | None = None,
              progress: Callable[[float], None] | None = None,
              arrivals: Arrivals | None = None,
@@ -413,8 +335,9 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
         arrivals = draw_arrivals(scenario, streams)
     planners = build_planners(scenario, streams)
     if not event_by_event:
-        shortcut = _try_vectorised(scenario, arrivals, planners, settle, drawn,
-                                   wall_started, model)
+        priced = model.call_cost is not None
+        shortcut = try_vectorised(scenario, arrivals, planners, settle, drawn,
+                                  wall_started, model.debug, priced)
         if shortcut is not None:
             if progress is not None:
                 progress(1.0)
@@ -429,7 +352,8 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     collecting = gc.isenabled()
     gc.disable()  # the records are millions of acyclic tuples: collector
     try:          # passes over them cost a quarter of a run and free nothing
-        horizon = _run(model, arrivals, scenario.horizon_s, progress, settle)
+        horizon = advance(model.env, model.status, arrivals, scenario.horizon_s,
+                          progress, settle)
     finally:
         if collecting:
             gc.enable()

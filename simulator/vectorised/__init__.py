@@ -32,8 +32,12 @@ read queue state), prompt caching or debug logging always go event by event.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 
+from simulator.records import RunResult
 from simulator.scenario.schema import ApiBackend, Scenario
 from simulator.vectorised.records import records, task_columns, within_limits
 from simulator.vectorised.timeline import (
@@ -42,8 +46,10 @@ from simulator.vectorised.timeline import (
     start_times,
     time_events,
 )
-from simulator.workload.arrivals import Arrivals
+from simulator.workload.arrivals import Arrivals, expected_in_window
 from simulator.workload.plans import TaskPlanner
+
+logger = logging.getLogger(__name__)
 
 STATIC_POLICIES = ("fixed", "tiered", "cascade")
 
@@ -106,3 +112,34 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
     result["backend_tokens"] = tokens.tolist()
     return result
 
+
+
+def try_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPlanner],
+                   settle: tuple[int, int] | None, drawn: bool, wall_started: float,
+                   debug: bool, dollar_caps: bool) -> RunResult | None:
+    """The run by the shortcut, or None when it does not apply (logged).
+    `drawn`: the arrivals came from the scenario; `dollar_caps`: enforce
+    `max_usd` (the engine has a call-cost function)."""
+    reason = why_not_vectorised(scenario, arrivals, settle, debug)
+    if reason is None:
+        found = run_vectorised(scenario, arrivals, planners, scenario.horizon_s,
+                               dollar_caps=dollar_caps)
+        if found is None:
+            reason = "a task would have waited (or two records share an instant)"
+    if reason is not None:
+        logger.info("event by event: %s", reason)
+        return None
+    wall_s = time.perf_counter() - wall_started
+    logger.info("vectorised: tasks=%d calls=%d wall=%.2fs", found["started"],
+                len(found["calls"]["task_id"]), wall_s)
+    return RunResult(
+        scenario=scenario, horizon_s=scenario.horizon_s,
+        expected_arrivals=expected_in_window(scenario, arrivals, drawn),
+        tasks=found["tasks"], calls=found["calls"], tool_calls=found["tool_calls"],
+        task_type_names=list(scenario.task_types),
+        backend_names=list(scenario.backends), tool_names=list(scenario.tools),
+        tool_demand_s=found["tool_demand_s"],
+        backend_requests=found["backend_requests"],
+        backend_tokens=found["backend_tokens"], gpu_usage={},
+        samples=found["samples"], wall_s=wall_s, trace=arrivals.trace,
+        path="vectorised")

@@ -116,6 +116,7 @@ def make_vector_sampler(dist: object, generator: np.random.Generator) -> VectorS
     block = make_sampler(dist, generator)._block
 
     def draw(n: int) -> np.ndarray:
+        """The next `n` draws, clipped."""
         values = block(n)
         np.minimum(values, MAX_VALUE, out=values)
         return np.maximum(values, 0.0, out=values)
