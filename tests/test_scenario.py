@@ -178,6 +178,7 @@ def test_field_and_reference_problems_reported_together():
     ({"billing": {"month": "2025-13"}}, "billing.month: found '2025-13'; must be "
                                         "`average` or a calendar month YYYY-MM"),
     ({"horizon_s": [1, 2]}, "horizon_s: found [1, 2]; must be a valid number"),
+    ({"models": {}}, "models: must have at least 1 item, not 0"),
 ])
 def test_type_and_size_problems(change, message):
     """Text, booleans, NaN, dotted names and oversized runs are refused by name."""

@@ -99,7 +99,8 @@ def describe_errors(exc: ValidationError) -> list[str]:
         path = _path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         message = message.replace("Input should be", "must be").replace(
-            "List should have", "must have")
+            "List should have", "must have").replace(
+            "Dictionary should have", "must have").replace(" after validation", "")
         message = _plainer(error["type"], path, message)
         value = error.get("input")
         if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
