@@ -132,6 +132,15 @@ def test_bad_override_path():
         apply_overrides(tiny(), ["horizon_s.x=1"])
 
 
+def test_override_of_a_misspelt_name_is_refused():
+    """A field set under a backend, tool, model or task type that does not
+    exist names the ones that do; a whole new entry is still allowed."""
+    with pytest.raises(ScenarioError, match=r"backends has no 'apu' \(it has: api\)"):
+        apply_overrides(tiny(), ["backends.apu.ttft_s=1"])
+    data = apply_overrides(tiny(), ["tools.db={latency_s: 1}"])
+    assert data["tools"] == {"db": {"latency_s": 1}}
+
+
 def test_resolved_scenario_reloads_identically():
     """The resolved YAML validates back to the same scenario."""
     scenario = build(tiny())

@@ -183,6 +183,10 @@ def _path(loc: tuple) -> str:
     return text.removesuffix(".value") if loc[-2:] == ("constant", "value") else text
 
 
+NAMED_SECTIONS = ("models", "backends", "tools", "task_types")
+"""Top-level mappings whose keys are names the scenario defines."""
+
+
 def _set_path(data: dict, keys: list[str], value: Any, item: str) -> None:
     node: Any = data
     for depth, key in enumerate(keys):
@@ -199,5 +203,11 @@ def _set_path(data: dict, keys: list[str], value: Any, item: str) -> None:
             node[key] = value
         else:
             if isinstance(node, dict) and key not in node:
+                if depth == 1 and keys[0] in NAMED_SECTIONS:
+                    names = ", ".join(map(str, node)) or "none"
+                    raise ScenarioError(
+                        f"--set {item!r}: {keys[0]} has no {key!r} (it has: "
+                        f"{names}); to add one, give it whole: --set "
+                        f"{keys[0]}.{key}={{...}}")
                 node[key] = {}
             node = node[key]
