@@ -19,13 +19,11 @@ import simpy
 
 from simulator.records import CALL_OK, CALL_OVER_TPM, CALL_RATE_LIMITED
 from simulator.rng import Streams
-from simulator.scenario.base import Uniform
 from simulator.scenario.schema import ApiBackend, Model
-from simulator.workload.sampling import make_sampler
+from simulator.workload.sampling import UNIT, make_sampler
 
 WINDOW_S = 60.0
 TTL_S = {"5m": 300.0, "1h": 3600.0}
-UNIT = Uniform(dist="uniform", low=0.0, high=1.0)
 
 
 class MinuteWindows:

@@ -36,6 +36,11 @@ from simulator.workload.plans import (
     PlanColumns,
     TaskPlanner,
 )
+from simulator.workload.plans.columns import (
+    first_in_segments,
+    previous_call_input,
+    running_sums,
+)
 
 
 class Timeline:
@@ -77,7 +82,7 @@ class Timeline:
         difference in its visible output; cached tokens follow the prefixes."""
         acts = self.actions
         llm, task = acts["llm"], self.task
-        first = _first_per_task(llm, self.task_start)
+        first = first_in_segments(llm, self.task_start)
         has = first >= 0
         answer = np.zeros(len(first), dtype=np.int64)
         answer[has] = tokens_out[has] - acts["visible"][first[has]]
@@ -88,14 +93,11 @@ class Timeline:
                  + np.where(later, answer[task], 0))
         acts["tokens_in"] = np.where(llm, acts["tokens_in"] + shift, acts["tokens_in"])
         acts["tokens_out"] = acts["tokens_out"] + np.where(is_first, answer[task], 0)
-        previous = np.maximum.accumulate(np.where(llm, index, -1))
-        previous = np.concatenate([[-1], previous[:-1]])
         kinds = list(scenario.task_types.values())
         system = np.array([t.system_prompt_tokens for t in kinds])
         frac = np.array([t.cache_read_frac for t in kinds])
-        prefix = np.where(previous >= self.task_start[task],
-                          acts["tokens_in"][np.maximum(previous, 0)],
-                          system[types][task])
+        prefix = previous_call_input(llm, acts["tokens_in"], self.task_start,
+                                     system[types][task])
         acts["tokens_cached"] = np.where(
             llm, np.floor(frac[types][task] * prefix + 0.5), 0).astype(np.int64)
 
@@ -192,7 +194,7 @@ def find_endings(scenario: Scenario, plan: Timeline, types: np.ndarray) -> Endin
 
     per_task = np.diff(plan.task_start)
     calls = first_ok.astype(np.int64) + (redone & ~refused)
-    used = _running(calls * tokens, plan.task_start)
+    used = running_sums(calls * tokens, plan.task_start)
     over_tokens = served & (used > plan.max_tokens[types][plan.task])
     over_usd = served & ~over_tokens & _over_dollar_cap(
         scenario, plan, types, backend, first_ok, redone & ~refused)
@@ -204,7 +206,7 @@ def find_endings(scenario: Scenario, plan: Timeline, types: np.ndarray) -> Endin
         refused, np.where(refusal == CALL_CONTEXT_OVERFLOW, REASON_CONTEXT, REASON_TPM),
         np.where(over_tokens, REASON_CAP_TOKENS,
                  np.where(over_usd, REASON_CAP_USD, REASON_TOOL)))
-    ends = _first_per_task(terminal, plan.task_start)
+    ends = first_in_segments(terminal, plan.task_start)
     keep_to = np.where(ends >= 0, ends + 1, plan.task_start[1:])
     kept = np.arange(len(llm)) < np.repeat(keep_to, per_task)
     task_status, reason = _outcomes(plan, ends, reason_at)
@@ -245,13 +247,6 @@ def _call_status(scenario: Scenario, backend: np.ndarray, tokens_in: np.ndarray,
     return status
 
 
-def _running(values: np.ndarray, task_start: np.ndarray) -> np.ndarray:
-    """Running sums of per-action values within each task."""
-    total = np.cumsum(values)
-    return total - np.repeat(np.concatenate([[0], total])[task_start[:-1]],
-                             np.diff(task_start))
-
-
 def _over_dollar_cap(scenario: Scenario, plan: Timeline, types: np.ndarray,
                      backend: np.ndarray, first: np.ndarray, redo: np.ndarray
                      ) -> np.ndarray:
@@ -278,7 +273,7 @@ def _over_dollar_cap(scenario: Scenario, plan: Timeline, types: np.ndarray,
                                              acts["tokens_cached"][mine], zero,
                                              acts["tokens_out"][mine]):
                 cost[mine] += tokens.astype(exact) * rate
-    return (_running(cost, plan.task_start) > limit).astype(bool)
+    return (running_sums(cost, plan.task_start) > limit).astype(bool)
 
 
 def time_events(plan: Timeline, endings: Endings, starts: np.ndarray) -> Events:
@@ -334,16 +329,6 @@ def start_times(arrived_at: np.ndarray, horizon: float) -> np.ndarray:
         starts.append(now)
     return np.asarray(starts, dtype=float)
 
-
-
-def _first_per_task(flags: np.ndarray, task_start: np.ndarray) -> np.ndarray:
-    """Index of each task's first flagged action, or -1."""
-    where = np.flatnonzero(flags)
-    owner = np.searchsorted(task_start, where, side="right") - 1
-    found = np.full(len(task_start) - 1, -1, dtype=np.int64)
-    first = np.unique(owner, return_index=True)
-    found[first[0]] = where[first[1]]
-    return found
 
 
 def _accumulate(starts: list[float], delay: np.ndarray, per_task: np.ndarray

@@ -2,7 +2,9 @@
 
 Each sampler owns one random stream and draws SAMPLE_BLOCK values per numpy
 call; because no other consumer shares the stream, block drawing gives the same
-sequence as drawing one value at a time, only faster.
+sequence as drawing one value at a time, only faster. Vector samplers return
+`n` draws per call (plans drawn for many tasks at once); transforms map shared
+normal and uniform draws onto a distribution.
 Limitations: draws are clipped to [0, 1e9] (seconds or tokens), so a heavy
 tail cannot produce an infinite duration or an unbillable token count.
 """
@@ -22,6 +24,9 @@ from simulator.scenario.base import (
     Lognormal,
     Uniform,
 )
+
+UNIT = Uniform(dist="uniform", low=0.0, high=1.0)
+"""The unit interval, for chance draws."""
 
 
 class Sampler:
@@ -61,47 +66,28 @@ def make_sampler(dist: object, generator: np.random.Generator
     """A sampler for a validated distribution drawing from `generator`."""
     if isinstance(dist, Constant):
         return ConstantSampler(dist.value)
+    return Sampler(_raw_draws(dist, generator))
+
+
+def _raw_draws(dist: object, generator: np.random.Generator
+               ) -> Callable[[int], np.ndarray]:
+    """`size` unclipped draws of a distribution other than a constant."""
     if isinstance(dist, Uniform):
         low, high = dist.low, dist.high
-        return Sampler(lambda size: generator.uniform(low, high, size))
+        return lambda size: generator.uniform(low, high, size)
     if isinstance(dist, Exponential):
         mean = dist.mean_value
-        return Sampler(lambda size: generator.exponential(mean, size))
+        return lambda size: generator.exponential(mean, size)
     if isinstance(dist, Lognormal):
         mu, sigma = dist.mu_sigma()
-        return Sampler(lambda size: generator.lognormal(mu, sigma, size))
+        return lambda size: generator.lognormal(mu, sigma, size)
     if isinstance(dist, Empirical):
         values = np.asarray(dist.values, dtype=float)
         weights = None
         if dist.weights is not None:
             weights = np.asarray(dist.weights, dtype=float) / sum(dist.weights)
-        return Sampler(lambda size: generator.choice(values, size, p=weights))
+        return lambda size: generator.choice(values, size, p=weights)
     raise TypeError(f"not a distribution: {dist!r}")
-
-
-class CountSampler(Sampler):
-    """A Sampler of whole counts: each block rounded half up in one numpy call."""
-
-    __slots__ = ()
-
-    def __call__(self) -> int:
-        index = self._next
-        if index == len(self._values):
-            block = np.clip(self._block(SAMPLE_BLOCK), 0.0, MAX_VALUE)
-            self._values = np.floor(block + 0.5).astype(np.int64).tolist()
-            index = 0
-        self._next = index + 1
-        return self._values[index]
-
-
-def make_count_sampler(dist: object, generator: np.random.Generator
-                       ) -> Callable[[], int]:
-    """A sampler of whole counts (tokens, iterations): draws rounded half up."""
-    sampler = make_sampler(dist, generator)
-    if isinstance(sampler, ConstantSampler):
-        count = int(sampler.value + 0.5)
-        return lambda: count
-    return CountSampler(sampler._block)
 
 
 VectorSampler = Callable[[int], np.ndarray]
@@ -113,7 +99,7 @@ def make_vector_sampler(dist: object, generator: np.random.Generator) -> VectorS
     if isinstance(dist, Constant):
         value = float(dist.value)
         return lambda n: np.full(n, value)
-    block = make_sampler(dist, generator)._block
+    block = _raw_draws(dist, generator)
 
     def draw(n: int) -> np.ndarray:
         """The next `n` draws, clipped."""

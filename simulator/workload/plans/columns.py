@@ -47,11 +47,6 @@ class PlanColumns:
     routine: np.ndarray
     user_tokens: np.ndarray
 
-    @property
-    def num_tasks(self) -> int:
-        """Tasks held."""
-        return len(self.stop)
-
 
 def join(parts: list[PlanColumns]) -> PlanColumns:
     """Blocks one after another, as one set of columns."""
@@ -97,3 +92,36 @@ def empty_columns() -> PlanColumns:
                         for name in ACTION_FIELDS},
                        np.zeros(1, dtype=np.int64), np.zeros(0), none.astype(np.int8),
                        none.astype(bool), none)
+
+
+# --- columns cut into segments: task by task ---------------------------------
+# `bounds` holds each segment's first row and, last, the row past the end
+# (task_start's layout); segments may be empty.
+
+def running_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Running sums of `values`, restarting at each segment (exact for ints)."""
+    total = np.cumsum(values)
+    return total - np.repeat(np.concatenate([[0], total])[bounds[:-1]],
+                             np.diff(bounds))
+
+
+def first_in_segments(flags: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Per segment, the row of its first flagged element, or -1."""
+    found = np.full(len(bounds) - 1, -1, dtype=np.int64)
+    where = np.flatnonzero(flags)
+    if len(where):
+        segment = np.searchsorted(bounds, where, side="right") - 1
+        first = np.unique(segment, return_index=True)
+        found[first[0]] = where[first[1]]
+    return found
+
+
+def previous_call_input(llm: np.ndarray, tokens_in: np.ndarray, bounds: np.ndarray,
+                        initial: np.ndarray) -> np.ndarray:
+    """Per row, the input tokens of its segment's previous LLM call (the
+    cacheable prefix), or `initial` (per row) before the segment's first."""
+    rows = np.arange(len(llm))
+    previous = np.maximum.accumulate(np.where(llm, rows, -1))
+    previous = np.concatenate([[-1], previous[:-1]])
+    start = np.repeat(bounds[:-1], np.diff(bounds))
+    return np.where(previous >= start, tokens_in[np.maximum(previous, 0)], initial)

@@ -6,6 +6,11 @@ of its list). Each random quantity (a step's tokens, a loop's rounds, a
 tool's latency and failures, a chance branch) is drawn for all the tasks
 that reach it at once, from that quantity's own stream; the actions come out
 as columns, task by task in the order each task planned them.
+
+A tool call's latency and outcome do not depend on simulated state, so every
+attempt is drawn with the plan; tool concurrency is the engine's business.
+Limitations: tool failures are independent of load; a retry follows a
+failed attempt immediately, with no back-off.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from simulator.rng import Streams
 from simulator.scenario.base import Constant
 from simulator.scenario.schema import Scenario
 from simulator.scenario.workflow import STEP_KINDS, Loop, Step, TaskType, _worst_visits
-from simulator.tools import UNIT
 from simulator.workload.plans.columns import (
     ACTION_DTYPES,
     ACTION_FIELDS,
@@ -28,7 +32,11 @@ from simulator.workload.plans.columns import (
     PlanColumns,
 )
 from simulator.workload.plans.rounds import loop_at_once
-from simulator.workload.sampling import make_vector_count_sampler, make_vector_sampler
+from simulator.workload.sampling import (
+    UNIT,
+    make_vector_count_sampler,
+    make_vector_sampler,
+)
 
 BLOCK_VISITS = 1 << 20
 """Worst-case node visits a block may hold: sets the block size per type."""

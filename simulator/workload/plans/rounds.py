@@ -17,6 +17,9 @@ from simulator.workload.plans.columns import (
     MAX_ACTIONS_PER_TASK,
     MAX_VISITS_PER_TASK,
     PLAN_LIMIT,
+    first_in_segments,
+    previous_call_input,
+    running_sums,
 )
 
 
@@ -29,12 +32,12 @@ def loop_at_once(expander, steps: list, tasks: np.ndarray, rounds: np.ndarray,
     if not total:
         return
     owner = np.repeat(tasks, visits)
-    entry = np.repeat(np.cumsum(visits) - visits, visits)
-    position = np.arange(total) - entry
+    bounds = np.concatenate([[0], np.cumsum(visits)])
+    position = np.arange(total) - np.repeat(bounds[:-1], visits)
     drawn = _draw_visits(expander, steps, position % len(steps), total)
-    carried = _carry(expander, drawn, owner, entry, state)
+    carried = _carry(expander, drawn, owner, bounds, state)
     kept = _cut(expander, drawn, carried["calls_before"], owner, position, tasks,
-                visits, state)
+                bounds, state)
     _commit(state, tasks, owner, position, kept, drawn, carried)
 
 
@@ -70,29 +73,25 @@ def _draw_visits(expander, steps: list, step_of: np.ndarray, total: int) -> dict
     return drawn
 
 
-def _carry(expander, drawn: dict, owner: np.ndarray, entry: np.ndarray,
+def _carry(expander, drawn: dict, owner: np.ndarray, bounds: np.ndarray,
            state) -> dict:
     """Input tokens, cached tokens and calls made before each visit, from the
     context each task brought into the loop."""
     llm = drawn["llm"]
     grows = np.where(llm, drawn["input"] + drawn["visible"], 0)
     grows += np.where(drawn["ok"], drawn["result"], 0)
-    context = state.context[owner] + _exclusive_sums(grows, entry)
+    context = state.context[owner] + running_sums(grows, bounds) - grows
     tokens_in = np.where(llm, context + drawn["input"], 0)
-    indices = np.arange(len(llm))
-    previous = np.maximum.accumulate(np.where(llm, indices, -1))
-    previous = np.concatenate([[-1], previous[:-1]])
-    prefix = np.where(previous >= entry, tokens_in[np.maximum(previous, 0)],
-                      state.prefix[owner])
+    prefix = previous_call_input(llm, tokens_in, bounds, state.prefix[owner])
     cached = np.where(llm, np.floor(expander.cache_frac * prefix + 0.5), 0)
-    calls_before = (state.num_calls[owner]
-                    + _exclusive_sums(llm.astype(np.int64), entry))
+    made = llm.astype(np.int64)
+    calls_before = state.num_calls[owner] + running_sums(made, bounds) - made
     return {"grows": grows, "tokens_in": tokens_in,
             "cached": cached.astype(np.int64), "calls_before": calls_before}
 
 
 def _cut(expander, drawn: dict, calls_before: np.ndarray, owner: np.ndarray,
-         position: np.ndarray, tasks: np.ndarray, visits: np.ndarray,
+         position: np.ndarray, tasks: np.ndarray, bounds: np.ndarray,
          state) -> np.ndarray:
     """Which visits are planned: each task's up to its first stop, which
     ends the task (and names a reason when it is a cap or a limit)."""
@@ -104,15 +103,14 @@ def _cut(expander, drawn: dict, calls_before: np.ndarray, owner: np.ndarray,
         np.where(llm & (calls_before == expander.max_calls), expander.calls_reason,
                  0))
     stop_after = np.where(~drawn["ok"], -1, 0)         # a tool out of retries
-    before = _first_of(stop_before != 0, owner, tasks)
-    after = _first_of(stop_after != 0, owner, tasks)
+    before = first_in_segments(stop_before != 0, bounds)
+    after = first_in_segments(stop_after != 0, bounds)
     after_first = (after >= 0) & ((before < 0) | (after < before))
     before_first = (before >= 0) & ~after_first
     state.end(tasks[before_first], stop_before[before[before_first]])
     state.end(tasks[after_first], np.maximum(stop_after[after[after_first]], 0))
-    cut = np.where(after_first, after + 1,
-                   np.where(before_first, before, np.cumsum(visits)))
-    return np.arange(len(llm)) < np.repeat(cut, visits)
+    cut = np.where(after_first, after + 1, np.where(before_first, before, bounds[1:]))
+    return np.arange(len(llm)) < np.repeat(cut, np.diff(bounds))
 
 
 def _commit(state, tasks: np.ndarray, owner: np.ndarray, position: np.ndarray,
@@ -146,20 +144,3 @@ def _commit(state, tasks: np.ndarray, owner: np.ndarray, position: np.ndarray,
         "tool": drawn["tool"][rows], "tool_ok": drawn["ok"][rows],
         "escalate": drawn["escalate"][rows], "attempts": attempts})
     state.num_actions[tasks] += counted
-
-
-def _exclusive_sums(values: np.ndarray, entry: np.ndarray) -> np.ndarray:
-    """Running sums of `values` before each element, restarting at each
-    task's first element (`entry` gives its index, per element)."""
-    running = np.cumsum(values) - values
-    return running - running[entry]
-
-
-def _first_of(flags: np.ndarray, owner: np.ndarray, tasks: np.ndarray) -> np.ndarray:
-    """Per task (sorted `tasks`), the index of its first flagged element, or -1."""
-    found = np.full(len(tasks), -1, dtype=np.int64)
-    where = np.flatnonzero(flags)
-    if len(where):
-        first = np.unique(owner[where], return_index=True)
-        found[np.searchsorted(tasks, first[0])] = where[first[1]]
-    return found
