@@ -114,14 +114,10 @@ class _Model:
         """Start each task's process at its arrival instant, in order."""
         env = self.env
         types = arrivals.task_type.tolist()
-        traced = arrivals.tokens_in is not None
-        if traced:
-            tokens = list(zip(arrivals.tokens_in.tolist(),
-                              arrivals.tokens_out.tolist(), strict=True))
         for task_id, arrived_at in enumerate(arrivals.arrived_at.tolist()):
             if arrived_at > env.now:
                 yield env.timeout(arrived_at - env.now)
-            plan = planners[types[task_id]].draw(tokens[task_id] if traced else None)
+            plan = planners[types[task_id]].draw()
             self.started = task_id + 1
             env.process(self.run_task(task_id, types[task_id], plan))
 
@@ -333,7 +329,7 @@ def simulate(scenario: Scenario, call_cost: CallCost | None = None,
     drawn = arrivals is None
     if arrivals is None:
         arrivals = draw_arrivals(scenario, streams)
-    planners = build_planners(scenario, streams)
+    planners = build_planners(scenario, streams, arrivals)
     if not event_by_event:
         priced = model.call_cost is not None
         shortcut = try_vectorised(scenario, arrivals, planners, settle, drawn,

@@ -85,9 +85,6 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
         return None
     types = arrivals.task_type[:count]
     plan = Timeline(scenario, types, planners, dollar_caps)
-    if arrivals.tokens_in is not None:
-        plan.replace_requests(scenario, types, arrivals.tokens_in[:count],
-                              arrivals.tokens_out[:count])
     if (plan.actions["backend"][plan.actions["llm"]] < 0).any():
         return None
     endings = find_endings(scenario, plan, types)

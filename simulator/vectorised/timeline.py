@@ -38,7 +38,6 @@ from simulator.workload.plans import (
 )
 from simulator.workload.plans.columns import (
     first_in_segments,
-    previous_call_input,
     running_sums,
 )
 
@@ -56,11 +55,9 @@ class Timeline:
                 parts.append((ids, planner.columns(len(ids))))
         per_task = np.zeros(count, dtype=np.int64)
         self.stop = np.zeros(count, dtype=np.int64)
-        self.user_tokens = np.zeros(count, dtype=np.int64)
         for ids, columns in parts:
             per_task[ids] = np.diff(columns.task_start)
             self.stop[ids] = columns.stop
-            self.user_tokens[ids] = columns.user_tokens
         owner = np.concatenate([np.repeat(ids, np.diff(columns.task_start))
                                 for ids, columns in parts])
         order = np.argsort(owner, kind="stable")
@@ -73,33 +70,6 @@ class Timeline:
             for name in ACTION_FIELDS}
         self._gather_attempts([c for _, c in parts], order)
         self._limits(scenario, dollar_caps)
-
-    def replace_requests(self, scenario: Scenario, types: np.ndarray,
-                         tokens_in: np.ndarray, tokens_out: np.ndarray) -> None:
-        """Replayed requests' tokens in place of the drawn ones (as
-        `TaskPlanner.draw` puts them): every call's context shifts by the
-        difference in the request, and calls after the first by the
-        difference in its visible output; cached tokens follow the prefixes."""
-        acts = self.actions
-        llm, task = acts["llm"], self.task
-        first = first_in_segments(llm, self.task_start)
-        has = first >= 0
-        answer = np.zeros(len(first), dtype=np.int64)
-        answer[has] = tokens_out[has] - acts["visible"][first[has]]
-        index = np.arange(len(llm))
-        is_first = llm & (index == first[task])
-        later = llm & has[task] & (index > first[task])
-        shift = ((tokens_in - self.user_tokens)[task]
-                 + np.where(later, answer[task], 0))
-        acts["tokens_in"] = np.where(llm, acts["tokens_in"] + shift, acts["tokens_in"])
-        acts["tokens_out"] = acts["tokens_out"] + np.where(is_first, answer[task], 0)
-        kinds = list(scenario.task_types.values())
-        system = np.array([t.system_prompt_tokens for t in kinds])
-        frac = np.array([t.cache_read_frac for t in kinds])
-        prefix = previous_call_input(llm, acts["tokens_in"], self.task_start,
-                                     system[types][task])
-        acts["tokens_cached"] = np.where(
-            llm, np.floor(frac[types][task] * prefix + 0.5), 0).astype(np.int64)
 
     def _gather_attempts(self, parts: list[PlanColumns], order: np.ndarray) -> None:
         """Tool attempts of every action, in the actions' new order."""

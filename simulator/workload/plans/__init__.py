@@ -28,8 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from simulator.rng import Streams
 from simulator.scenario.schema import Scenario
+from simulator.workload.arrivals import Arrivals
 from simulator.workload.plans.columns import (
     ACTION_DTYPES,
     ACTION_FIELDS,
@@ -41,6 +44,7 @@ from simulator.workload.plans.columns import (
     PlanColumns,
     head,
     join,
+    replay_requests,
 )
 from simulator.workload.plans.expand import Expander
 from simulator.workload.plans.latency import CallLatencies
@@ -107,16 +111,19 @@ class TaskPlanner:
         self.latencies = CallLatencies(scenario, self.task_type,
                                        f"task_types/{type_name}", streams)
         self.block_size = self.expander.block_size
+        self.requests: tuple[np.ndarray, np.ndarray] | None = None
         self.blocks: list[PlanColumns | None] = []
         self._objects: list[tuple | None] = []
         self.drawn = 0
 
-    def draw(self, request: tuple[int, int] | None = None) -> Plan:
-        """The plan of the next task of this type.
+    def replay(self, tokens_in: np.ndarray, tokens_out: np.ndarray) -> None:
+        """Replayed requests, one per task of this type in order: each
+        replaces the drawn user request and its first LLM call's visible
+        output (in every block drawn from now on)."""
+        self.requests = (tokens_in, tokens_out)
 
-        `request` (input, output tokens), from a replayed trace, replaces the
-        drawn user request and the first LLM call's visible output.
-        """
+    def draw(self) -> Plan:
+        """The plan of the next task of this type."""
         block, row = divmod(self.drawn, self.block_size)
         self.drawn += 1
         while len(self.blocks) <= block:
@@ -125,13 +132,9 @@ class TaskPlanner:
             self._objects.append(_as_objects(self.blocks[len(self._objects)]))
         if row == 0 and block:           # the tasks of earlier blocks have theirs
             self.blocks[block - 1] = self._objects[block - 1] = None
-        actions, task_start, stop, routine, visible, users = self._objects[block]
+        actions, task_start, stop, routine = self._objects[block]
         first, last = task_start[row], task_start[row + 1]
-        planned = tuple(actions[first:last])
-        if request is not None:
-            planned = self._replace_request(planned, visible[first:last], request,
-                                            users[row])
-        return Plan(planned, STOP_REASONS[stop[row]], routine[row])
+        return Plan(tuple(actions[first:last]), STOP_REASONS[stop[row]], routine[row])
 
     def columns(self, count: int) -> PlanColumns:
         """The plans of this type's first `count` tasks, as columns (drawing
@@ -145,32 +148,20 @@ class TaskPlanner:
     def _add_block(self) -> None:
         columns = self.expander.block()
         self.latencies.fill(columns)
+        if self.requests is not None:
+            first = len(self.blocks) * self.block_size
+            tokens_in, tokens_out = (tokens[first:first + self.block_size]
+                                     for tokens in self.requests)
+            if len(tokens_in):
+                replay_requests(columns, tokens_in, tokens_out,
+                                self.task_type.system_prompt_tokens,
+                                self.task_type.cache_read_frac)
         self.blocks.append(columns)
-
-    def _replace_request(self, actions: tuple[Action, ...], visible: list[int],
-                         request: tuple[int, int], drawn_user: int
-                         ) -> tuple[Action, ...]:
-        """The actions with a replayed request's tokens in place of the drawn
-        ones: every call's context shifts by the difference."""
-        shift = request[0] - drawn_user
-        prefix = self.task_type.system_prompt_tokens
-        first_visible = None
-        for action, shown in zip(actions, visible, strict=True):
-            if not action.llm:
-                continue
-            action.tokens_in += shift
-            action.tokens_cached = int(self.task_type.cache_read_frac * prefix + 0.5)
-            prefix = action.tokens_in
-            if first_visible is None:
-                first_visible = shown
-                action.tokens_out += request[1] - shown
-                shift += request[1] - shown
-        return actions
 
 
 def _as_objects(block: PlanColumns) -> tuple[list, ...]:
     """A block's actions as Action objects, and its per-task columns as lists:
-    (actions, task_start, stop, routine, visible tokens, user tokens)."""
+    (actions, task_start, stop, routine)."""
     columns = block.actions
     starts = block.attempt_start.tolist()
     latencies = block.attempt_latency.tolist()
@@ -180,10 +171,16 @@ def _as_objects(block: PlanColumns) -> tuple[list, ...]:
                        columns["tool"].tolist(), attempts,
                        *(columns[name].tolist() for name in ACTION_FIELDS[9:])))
     return (actions, block.task_start.tolist(), block.stop.tolist(),
-            block.routine.tolist(), columns["visible"].tolist(),
-            block.user_tokens.tolist())
+            block.routine.tolist())
 
 
-def build_planners(scenario: Scenario, streams: Streams) -> list[TaskPlanner]:
-    """One planner per task type, in the scenario's order."""
-    return [TaskPlanner(scenario, name, streams) for name in scenario.task_types]
+def build_planners(scenario: Scenario, streams: Streams,
+                   arrivals: Arrivals | None = None) -> list[TaskPlanner]:
+    """One planner per task type, in the scenario's order; with `arrivals`
+    that replay a trace's requests, each planner replays its type's."""
+    planners = [TaskPlanner(scenario, name, streams) for name in scenario.task_types]
+    if arrivals is not None and arrivals.tokens_in is not None:
+        for index, planner in enumerate(planners):
+            mine = arrivals.task_type == index
+            planner.replay(arrivals.tokens_in[mine], arrivals.tokens_out[mine])
+    return planners

@@ -125,3 +125,33 @@ def previous_call_input(llm: np.ndarray, tokens_in: np.ndarray, bounds: np.ndarr
     previous = np.concatenate([[-1], previous[:-1]])
     start = np.repeat(bounds[:-1], np.diff(bounds))
     return np.where(previous >= start, tokens_in[np.maximum(previous, 0)], initial)
+
+
+def replay_requests(columns: PlanColumns, tokens_in: np.ndarray,
+                    tokens_out: np.ndarray, system_prompt: int,
+                    cache_frac: float) -> None:
+    """Put replayed requests in place of the first tasks' drawn ones (one
+    request per task, in order; later tasks keep theirs): every call's
+    context shifts by the difference in the user's tokens, calls after the
+    first by the difference in its visible output, whose tokens it takes;
+    cached tokens follow the shifted prefixes."""
+    acts, bounds = columns.actions, columns.task_start
+    llm = acts["llm"]
+    count = len(tokens_in)
+    first = first_in_segments(llm, bounds)
+    user = np.zeros(len(first), dtype=np.int64)
+    user[:count] = tokens_in - columns.user_tokens[:count]
+    answer = np.zeros(len(first), dtype=np.int64)
+    has = np.flatnonzero(first[:count] >= 0)
+    answer[has] = tokens_out[has] - acts["visible"][first[has]]
+    task = np.repeat(np.arange(len(first)), np.diff(bounds))
+    rows = np.arange(len(llm))
+    later = llm & (first[task] >= 0) & (rows > first[task])
+    acts["tokens_in"] = np.where(llm, acts["tokens_in"] + user[task]
+                                 + np.where(later, answer[task], 0), acts["tokens_in"])
+    acts["tokens_out"] = acts["tokens_out"] + np.where(rows == first[task],
+                                                       answer[task], 0)
+    prefix = previous_call_input(llm, acts["tokens_in"], bounds,
+                                 np.full(len(llm), system_prompt))
+    acts["tokens_cached"] = np.where(llm, np.floor(cache_frac * prefix + 0.5),
+                                     0).astype(np.int64)
