@@ -91,7 +91,7 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
     events = time_events(plan, endings, starts)
     live = events.after < horizon            # the event happened before the horizon
     asked = events.before < horizon          # its request did
-    if not within_limits(scenario, plan, endings, events, asked):
+    if not within_limits(scenario, plan, events, asked):
         return None
     result = records(scenario, plan, types, endings, events, live, asked, horizon)
     if result is None:
@@ -108,7 +108,6 @@ def run_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPl
     np.add.at(tokens, backend, (acts["tokens_in"] + acts["tokens_out"])[sent])
     result["backend_tokens"] = tokens.tolist()
     return result
-
 
 
 def try_vectorised(scenario: Scenario, arrivals: Arrivals, planners: list[TaskPlanner],

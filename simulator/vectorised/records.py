@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.backends.api import WINDOW_S
 from simulator.backends.monitor import MAX_SAMPLES
 from simulator.records import (
     CALL_COLUMNS,
@@ -19,8 +20,6 @@ from simulator.records import (
 from simulator.scenario.schema import Scenario
 from simulator.vectorised.timeline import Endings, Events, Timeline
 from simulator.workload.arrivals import Arrivals
-
-WINDOW_S = 60.0
 
 
 def task_columns(plan: Timeline, types: np.ndarray, arrivals: Arrivals,
@@ -44,19 +43,21 @@ def task_columns(plan: Timeline, types: np.ndarray, arrivals: Arrivals,
     columns["finished_at"] = np.where(ended, finish, np.nan)
     columns["status"] = np.where(ended, endings.task_status, IN_FLIGHT).astype(np.int8)
     columns["reason"] = np.where(ended, endings.reason, NO_REASON).astype(np.int8)
-    columns["num_llm_calls"] = np.bincount(owner, minlength=count)
+    columns["num_llm_calls"] = _counts(owner, count)
     for name in ("tokens_in", "tokens_cached", "tokens_out"):
         columns[name] = np.zeros(count, dtype=np.int64)
         np.add.at(columns[name], owner, acts[name][action])    # exact integer sums
-    columns["num_tool_calls"] = np.bincount(events.task[~events.is_call & live],
-                                            minlength=count)
+    columns["num_tool_calls"] = _counts(events.task[~events.is_call & live], count)
     corrects = acts["corrects"] & endings.kept & ~endings.terminal
     action_end = np.cumsum(events.per_action) - 1
     corrects[corrects] = live[action_end[corrects]]
-    columns["num_corrections"] = np.bincount(plan.task[corrects], minlength=count)
-    return {name: (values.astype(np.int64) if values.dtype.kind == "i" else values)
-            if name not in ("status", "reason", "task_type") else values
-            for name, values in columns.items()}
+    columns["num_corrections"] = _counts(plan.task[corrects], count)
+    return columns
+
+
+def _counts(owners: np.ndarray, count: int) -> np.ndarray:
+    """How many times each of `count` tasks appears in `owners` (int64)."""
+    return np.bincount(owners, minlength=count).astype(np.int64, copy=False)
 
 
 
@@ -180,8 +181,8 @@ def _sample_times(horizon_s: float, until: float) -> np.ndarray:
     return np.asarray(times, dtype=float)
 
 
-def within_limits(scenario: Scenario, plan: Timeline, endings: Endings,
-                   events: Events, asked: np.ndarray) -> bool:
+def within_limits(scenario: Scenario, plan: Timeline, events: Events,
+                  asked: np.ndarray) -> bool:
     """True when no API's one-minute window ever holds more requests or tokens
     than its limits: then no call waited for admission."""
     sent = events.served & asked
